@@ -1,0 +1,3 @@
+from xtal.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""Command-line interface: a thin typer shell over the public API.
+
+Errors from bad input (:class:`xtal.errors.XtalError`) are printed on one line to
+stderr and end the program with status 2; ``xtal --debug ...`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from xtal.errors import XtalError
+
+app = typer.Typer(
+    name="xtal",
+    help="xtal: crystallography and Rietveld-refinement workbench.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
+    """xtal: crystallography and Rietveld-refinement workbench."""
+    _STATE["debug"] = debug
+
+
+def _register() -> None:
+    # Command modules add themselves to ``app`` on import.
+    from xtal.cli import simulate_cmd, structures_cmd  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``xtal`` script."""
+    _register()
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, standalone_mode=False)
+    except XtalError as err:
+        if debug:
+            raise
+        print(f"xtal: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except Exception as err:  # click usage errors and the like
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(2)
+        if isinstance(err, click.exceptions.Abort):
+            sys.exit(1)
+        raise

@@ -1,0 +1,1 @@
+"""What a phase is: cell, space group, sites, composition, geometry."""

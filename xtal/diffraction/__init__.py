@@ -1,0 +1,1 @@
+"""How a phase scatters: reflections, structure factors, profiles, patterns."""

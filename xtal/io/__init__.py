@@ -1,0 +1,1 @@
+"""File formats: patterns, CIF, instrument files, reports, plots."""

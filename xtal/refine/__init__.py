@@ -1,0 +1,1 @@
+"""How a model is fit: parameters, constraints, solver, recipes, results."""
