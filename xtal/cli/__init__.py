@@ -31,7 +31,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on 
 
 def _register() -> None:
     # Command modules add themselves to ``app`` on import.
-    from xtal.cli import simulate_cmd, structures_cmd  # noqa: F401
+    from xtal.cli import analysis_cmd, simulate_cmd, structures_cmd  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

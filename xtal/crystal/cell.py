@@ -55,7 +55,11 @@ class Cell:
         ca, cb, cg = np.cos(np.radians([self.alpha, self.beta, self.gamma]))
         a, b, c = self.a, self.b, self.c
         return np.array(
-            [[a * a, a * b * cg, a * c * cb], [a * b * cg, b * b, b * c * ca], [a * c * cb, b * c * ca, c * c]]
+            [
+                [a * a, a * b * cg, a * c * cb],
+                [a * b * cg, b * b, b * c * ca],
+                [a * c * cb, b * c * ca, c * c],
+            ]
         )
 
     @cached_property

@@ -64,7 +64,9 @@ class Site:
     def __post_init__(self) -> None:
         object.__setattr__(self, "xyz", tuple(float(v) for v in self.xyz))
         if len(self.xyz) != 3 or not all(np.isfinite(self.xyz)):
-            raise InputError(f"site {self.label}: coordinates {self.xyz} are not three finite numbers")
+            raise InputError(
+                f"site {self.label}: coordinates {self.xyz} are not three finite numbers"
+            )
         if not (np.isfinite(self.occupancy) and 0.0 < self.occupancy <= 1.0 + 1e-6):
             raise InputError(f"site {self.label}: occupancy {self.occupancy} is outside (0, 1]")
         if not np.isfinite(self.b_iso) or self.b_iso < 0:
@@ -72,7 +74,9 @@ class Site:
         if self.u_aniso is not None:
             u = tuple(float(v) for v in self.u_aniso)
             if len(u) != 6 or min(u[:3]) < 0:
-                raise InputError(f"site {self.label}: anisotropic U {u} has a negative diagonal term")
+                raise InputError(
+                    f"site {self.label}: anisotropic U {u} has a negative diagonal term"
+                )
             object.__setattr__(self, "u_aniso", u)
 
     @property

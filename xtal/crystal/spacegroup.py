@@ -75,7 +75,9 @@ class SpaceGroup:
         return cls(sg.hm, sg.number, tuple(op.triplet() for op in ops), ops)
 
     @classmethod
-    def from_operations(cls, triplets: list[str] | tuple[str, ...], symbol: str | None = None) -> SpaceGroup:
+    def from_operations(
+        cls, triplets: list[str] | tuple[str, ...], symbol: str | None = None
+    ) -> SpaceGroup:
         """Build from xyz triplets (e.g. a CIF symop loop); the group must close."""
         try:
             gops = gemmi.GroupOps([gemmi.Op(t.replace(" ", "")) for t in triplets])
@@ -90,7 +92,8 @@ class SpaceGroup:
         n_listed = len({gemmi.Op(t.replace(" ", "")).triplet() for t in triplets})
         if n_listed != len(gops):
             raise InputError(
-                f"symmetry operators do not form a closed group ({n_listed} listed, {len(gops)} after closure)"
+                f"symmetry operators do not form a closed group "
+                f"({n_listed} listed, {len(gops)} after closure)"
             )
         return cls(symbol or sg.hm, sg.number, tuple(op.triplet() for op in gops), gops)
 
@@ -105,7 +108,9 @@ class SpaceGroup:
     @cached_property
     def rotations(self) -> np.ndarray:
         """Rotation parts R, shape (n, 3, 3), integers."""
-        return np.array([np.array(gemmi.Op(t).rot) // gemmi.Op.DEN for t in self.operations], dtype=int)
+        return np.array(
+            [np.array(gemmi.Op(t).rot) // gemmi.Op.DEN for t in self.operations], dtype=int
+        )
 
     @cached_property
     def translations(self) -> np.ndarray:
@@ -135,7 +140,9 @@ class SpaceGroup:
     @cached_property
     def laue_rotations(self) -> np.ndarray:
         """Rotations of the Laue group (point group × {1, −1})."""
-        return _unique_matrices(np.concatenate([self.point_group_rotations, -self.point_group_rotations]))
+        return _unique_matrices(
+            np.concatenate([self.point_group_rotations, -self.point_group_rotations])
+        )
 
     @property
     def hm_compact(self) -> str:

@@ -12,6 +12,9 @@ an ``.instprm`` file means the same here:
 * ``U``, ``V``, ``W`` in centidegrees² (Gaussian variance, σ² = U tan²θ + V tanθ + W);
   ``X``, ``Y``, ``Z`` in centidegrees (Lorentzian FWHM = X / cosθ + Y tanθ + Z).
 * ``sh_l`` = (S + H)/L of Finger, Cox & Jephcoat with S = H (GSAS-II "SH/L").
+* ``radiation`` "xray" (GSAS-II Type PXC) or "neutron" (PNC). GSAS-II applies no
+  polarisation correction to neutron data, so :meth:`Instrument.polarization_factor`
+  is 1 for neutrons whatever ``polarization`` holds.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Instrument:
     Z: float = 0.0
     sh_l: float = 0.002
     source: str | None = None
+    radiation: str = "xray"
 
     def __post_init__(self) -> None:
         where = self.source
@@ -61,6 +65,8 @@ class Instrument:
             raise InputError(f"goniometer radius {self.radius} mm must be positive", where)
         if self.sh_l < 0:
             raise InputError(f"SH/L = {self.sh_l} must not be negative", where)
+        if self.radiation not in ("xray", "neutron"):
+            raise InputError(f"radiation {self.radiation!r} must be 'xray' or 'neutron'", where)
 
     @property
     def wavelengths(self) -> tuple[tuple[float, float], ...]:
@@ -78,7 +84,9 @@ class Instrument:
         return asdict(self)
 
     def polarization_factor(self, two_theta_deg: np.ndarray) -> np.ndarray:
-        """pol(2θ) = P + (1 − P) cos² 2θ (GSAS-II, azimuth 0)."""
+        """pol(2θ) = P + (1 − P) cos² 2θ (GSAS-II, azimuth 0); 1 for neutrons."""
+        if self.radiation == "neutron":
+            return np.ones_like(np.asarray(two_theta_deg, dtype=float))
         c = np.cos(np.radians(two_theta_deg))
         return self.polarization + (1.0 - self.polarization) * c * c
 

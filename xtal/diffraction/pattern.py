@@ -65,18 +65,24 @@ class Pattern:
         y = np.asarray(self.y, dtype=float)
         where = self.source
         if x.ndim != 1 or x.shape != y.shape:
-            raise InputError(f"2θ and intensity have different lengths ({x.size} and {y.size})", where)
+            raise InputError(
+                f"2θ and intensity have different lengths ({x.size} and {y.size})", where
+            )
         if x.size < 2:
             raise InputError(f"pattern has {x.size} point(s); at least 2 are needed", where)
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise InputError("pattern contains NaN or infinite values", where)
         if np.any(np.diff(x) <= 0):
             i = int(np.argmax(np.diff(x) <= 0))
-            raise InputError(f"2θ is not strictly increasing (at point {i + 1}, 2θ = {x[i + 1]:g})", where)
+            raise InputError(
+                f"2θ is not strictly increasing (at point {i + 1}, 2θ = {x[i + 1]:g})", where
+            )
         if self.sigma is not None:
             s = np.asarray(self.sigma, dtype=float)
             if s.shape != y.shape or not np.all(np.isfinite(s)) or np.any(s < 0):
-                raise InputError("standard uncertainties must be finite, non-negative, one per point", where)
+                raise InputError(
+                    "standard uncertainties must be finite, non-negative, one per point", where
+                )
             object.__setattr__(self, "sigma", s)
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
@@ -102,8 +108,12 @@ class Pattern:
         if np.any(self.y < 0) and self.sigma is None:
             raise InputError("pattern has negative counts and no esd column", self.source)
 
-    def select(self, lo: float | None = None, hi: float | None = None,
-               exclude: list[tuple[float, float]] | None = None) -> Pattern:
+    def select(
+        self,
+        lo: float | None = None,
+        hi: float | None = None,
+        exclude: list[tuple[float, float]] | None = None,
+    ) -> Pattern:
         """Points with lo ≤ 2θ ≤ hi outside every excluded region."""
         keep = np.ones(self.x.size, bool)
         if lo is not None:
@@ -113,7 +123,9 @@ class Pattern:
         for a, b in exclude or []:
             keep &= ~((self.x >= a) & (self.x <= b))
         if keep.sum() < 2:
-            raise InputError(f"the 2θ range {lo}–{hi} (with exclusions) contains no data points", self.source)
+            raise InputError(
+                f"the 2θ range {lo}–{hi} (with exclusions) contains no data points", self.source
+            )
         from dataclasses import replace
 
         return replace(

@@ -29,7 +29,9 @@ def check_writable(path: str | os.PathLike[str], force: bool = False) -> Path:
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file + rename)."""
-    return atomic_write_with(path, lambda tmp: Path(tmp).write_bytes(data.encode() if isinstance(data, str) else data))
+    return atomic_write_with(
+        path, lambda tmp: Path(tmp).write_bytes(data.encode() if isinstance(data, str) else data)
+    )
 
 
 def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[str], object]) -> Path:
