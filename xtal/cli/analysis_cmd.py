@@ -1,0 +1,186 @@
+"""``xtal symmetry``, ``xtal rings``, ``xtal export``: structure analysis and CIF export.
+
+PHASE is a shipped structure name or a CIF path (:func:`xtal.crystal.library.load_phase`).
+Bad input raises :class:`xtal.errors.InputError`, which :func:`xtal.cli.main` prints on
+one line (exit status 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xtal.cli import app
+
+PhaseArg = Annotated[str, typer.Argument(help="Shipped structure name or CIF path.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _load(name: str):
+    from xtal.crystal.library import load_phase
+
+    return load_phase(name)
+
+
+@app.command("symmetry")
+def symmetry_cmd(phase: PhaseArg, as_json: JsonOpt = False) -> None:
+    """Space group as declared and as spglib finds it over a ladder of tolerances."""
+    from xtal.analysis.symmetry import symmetry
+
+    rep = symmetry(_load(phase))
+    if as_json:
+        typer.echo(rep.to_json())
+        return
+    console = Console()
+    console.print(
+        f"[bold]{rep.phase}[/bold]  {rep.formula}  declared {rep.declared_symbol} "
+        f"(No. {rep.declared_number}, {rep.declared_operations} operations)"
+    )
+    table = Table(title="spglib over tolerances (types = element + occupancy)")
+    for col in ("symprec (Å)", "group", "No.", "Hall", "ops", "higher", "Wyckoff"):
+        table.add_column(col)
+    for r in rep.ladder:
+        wyck = " ".join(f"{k}:{v}" for k, v in r.wyckoffs.items())
+        table.add_row(
+            f"{r.tolerance:g}",
+            str(r.symbol),
+            str(r.number),
+            str(r.hall_number),
+            str(r.n_operations),
+            "yes" if r.higher else "",
+            wyck,
+        )
+    console.print(table)
+    if rep.pseudo_symmetry_tolerance is None:
+        console.print("no group higher than the declared one up to the largest tolerance")
+    else:
+        console.print(
+            f"pseudo-symmetry: {rep.pseudo_symmetry_symbol} ({rep.pseudo_symmetry_number}) "
+            f"from {rep.pseudo_symmetry_tolerance:g} Å"
+        )
+    for note in rep.notes:
+        console.print(f"note: {note}")
+    console.print(
+        f"Z = {rep.formula_units:.4g}   density = {rep.density:.4f} g/cm³   "
+        f"mean atomic volume = {rep.mean_atomic_volume:.2f} cm³/mol"
+    )
+
+
+@app.command("rings")
+def rings_cmd(
+    phase: PhaseArg,
+    as_json: JsonOpt = False,
+    center: Annotated[str, typer.Option("--center", help="Ring-site element X.")] = "B",
+    ligand: Annotated[str, typer.Option("--ligand", help="Ligand element Y.")] = "S",
+) -> None:
+    """Six-membered X–Y rings of the XY3 layers and their distortion."""
+    from xtal.analysis.rings import rings
+
+    rep = rings(_load(phase), center=center, ligand=ligand)
+    if as_json:
+        typer.echo(rep.to_json())
+        return
+    console = Console()
+    hkl = " ".join(map(str, rep.stacking_hkl))
+    console.print(f"[bold]{rep.phase}[/bold]  {center}–{ligand} layers parallel to ({hkl})")
+    table = Table(title="rings (Δ: Baur distortion index; σ²: angle variance; S: CSM)")
+    for col in ("layer", "centre", "vertices", "edges (Å)", "Δ", "σ² (°²)", "S"):
+        table.add_column(col)
+    for r in rep.rings:
+        table.add_row(
+            str(r.layer),
+            " ".join(f"{c:.4f}" for c in r.centre),
+            " ".join(r.labels),
+            " ".join(f"{e:.3f}" for e in r.edges),
+            f"{r.distortion_index:.2e}",
+            f"{r.angle_variance:.3g}",
+            f"{r.shape_measure:.3g}",
+        )
+    console.print(table)
+    console.print(
+        f"mean Δ = {rep.mean_distortion_index:.3e}  mean σ² = {rep.mean_angle_variance:.3g} °²  "
+        f"mean S = {rep.mean_shape_measure:.3g}"
+    )
+    units = Table(title=f"{center}{ligand}3 units")
+    for col in ("site", "occ", f"{center}–{ligand} (Å)", "angles (°)", "out of plane (Å)"):
+        units.add_column(col)
+    for u in rep.units:
+        units.add_row(
+            u.label,
+            f"{u.occupancy:.4g}",
+            " ".join(f"{d:.4f}" for d in u.bond_lengths),
+            " ".join(f"{a:.2f}" for a in u.angles),
+            f"{u.out_of_plane:.4f}",
+        )
+    console.print(units)
+
+
+@app.command("export")
+def export_cmd(
+    phase: PhaseArg,
+    cif: Annotated[Path, typer.Option("--cif", help="Output CIF file.")],
+    p1: Annotated[bool, typer.Option("--p1", help="Expand to P1 with every atom.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT.cif.")] = False,
+) -> None:
+    """Write PHASE as a CIF 1.1 file (for VESTA and other programs)."""
+    from xtal.io.cif_write import write_cif
+
+    path = write_cif(_load(phase), cif, p1=p1, force=force)
+    typer.echo(f"wrote {path}")
+
+
+@app.command("order")
+def order_cmd(
+    phase: PhaseArg,
+    sites: Annotated[str, typer.Option("--sites", help="Comma-separated partial sites.")] = "B1,B2",
+    max_cells: Annotated[int, typer.Option("--max-cells", help="Largest supercell.")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ordered variants of partially occupied sites (derived models, not ICSD data)."""
+    import json
+
+    from xtal.analysis.ordering import ordered_variants
+
+    labels = tuple(s.strip() for s in sites.split(",") if s.strip())
+    found = ordered_variants(_load(phase), sites=labels, max_cells=max_cells)
+    rows = [
+        {
+            "hnf": v.hnf,
+            "cells": v.n_cells,
+            "space_group": v.space_group,
+            "number": v.space_group_number,
+            "cell": v.phase.cell.parameters,
+            "formula": v.phase.formula,
+            "bond_min": min(v.bond_lengths),
+            "bond_max": max(v.bond_lengths),
+            "mean_distortion_index": v.mean_distortion_index,
+            "mean_angle_variance": v.mean_angle_variance,
+            "provenance": v.phase.provenance,
+        }
+        for v in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="ordered variants (derived models; not ICSD 411608)")
+    for col in ("supercell", "n", "group", "a b c (Å)", "α β γ (°)", "bonds (Å)", "Δ", "σ²"):
+        table.add_column(col)
+    for r in rows:
+        c = r["cell"]
+        table.add_row(
+            str([list(x) for x in r["hnf"]]),
+            str(r["cells"]),
+            f"{r['space_group']} ({r['number']})",
+            f"{c[0]:.3f} {c[1]:.3f} {c[2]:.3f}",
+            f"{c[3]:.1f} {c[4]:.1f} {c[5]:.1f}",
+            f"{r['bond_min']:.3f}–{r['bond_max']:.3f}",
+            f"{r['mean_distortion_index']:.4f}",
+            f"{r['mean_angle_variance']:.2f}",
+        )
+    Console().print(table)
+    if not rows:
+        Console().print("no ordering in which every ligand binds exactly one site")
