@@ -145,21 +145,16 @@ class Phase:
     @cached_property
     def atoms(self) -> Atoms:
         """Every atom of the unit cell (special positions counted once)."""
-        rot, tr = self.space_group.rotations, self.space_group.translations
         frac, elements, occ, biso, site_idx, op_idx = [], [], [], [], [], []
         for i, s in enumerate(self.sites):
-            images = (np.einsum("nij,j->ni", rot, np.asarray(s.xyz)) + tr) % 1.0
-            kept: list[np.ndarray] = []
-            for k, p in enumerate(images):
-                if any(_same_position(p, q) for q in kept):
-                    continue
-                kept.append(p)
-                frac.append(p)
-                elements.append(s.element)
-                occ.append(s.occupancy)
-                biso.append(s.b_iso)
-                site_idx.append(i)
-                op_idx.append(k)
+            ops, images = orbit(self.space_group, s.xyz)
+            frac.extend(images)
+            n = len(ops)
+            elements.extend([s.element] * n)
+            occ.extend([s.occupancy] * n)
+            biso.extend([s.b_iso] * n)
+            site_idx.extend([i] * n)
+            op_idx.extend(ops)
         return Atoms(
             frac=np.array(frac),
             elements=tuple(elements),
@@ -242,10 +237,22 @@ class Phase:
         raise KeyError(f"phase {self.name} has no site {label}")
 
 
-def _same_position(p: np.ndarray, q: np.ndarray, tol: float = 1e-4) -> bool:
-    d = p - q
-    d -= np.round(d)
-    return bool(np.all(np.abs(d) < tol))
+def orbit(space_group: SpaceGroup, xyz: tuple[float, float, float] | np.ndarray,
+          tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct images of ``xyz`` in the unit cell.
+
+    Returns the indices of the operations that generate them (the first of
+    each coinciding set) and the positions, reduced to [0, 1).  Positions closer
+    than ``tol`` (fractional, modulo lattice translations) coincide.
+    """
+    images = (np.einsum("nij,j->ni", space_group.rotations, np.asarray(xyz, float))
+              + space_group.translations) % 1.0
+    # integer keys on a tol grid, wrapped so that 0.99999 and 0 coincide
+    scale = 1.0 / tol
+    keys = np.round(images * scale).astype(np.int64) % int(round(scale))
+    _, first = np.unique(keys, axis=0, return_index=True)
+    first = np.sort(first)
+    return first, images[first]
 
 
 def _fraction_gcd(a: Fraction, b: Fraction) -> Fraction:

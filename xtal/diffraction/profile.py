@@ -32,15 +32,18 @@ from the part of its Lorentzian that falls outside the evaluated 2θ range.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 from scipy.signal import fftconvolve
 
 LN2 = np.log(2.0)
 BLEND_START = 2.5  # in units of the band FWHM
 BLEND_END = 5.5
 MAX_NODES = 32
+BAND_REF = 1e-3  # degrees: width bands are [BAND_REF·2^k, BAND_REF·2^(k+1))
 NODE_DENSITY = 4.0  # quadrature nodes per FWHM of axial-divergence shift
 
 
@@ -64,7 +67,11 @@ def tch(fwhm_g: np.ndarray, fwhm_l: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def gaussian_fwhm(two_theta: np.ndarray, U: float, V: float, W: float) -> np.ndarray:
     """Γ_G (degrees) from Caglioti σ² = U tan²θ + V tanθ + W in centidegrees² (GSAS-II)."""
     t = np.tan(np.radians(np.asarray(two_theta) / 2.0))
-    sig2 = np.maximum(U * t * t + V * t + W, 1e-4)  # GSAS-II also floors σ² to stay positive
+    sig2 = U * t * t + V * t + W
+    # keep σ² positive with a smooth floor (GSAS-II clips it), so that a least-squares
+    # step into negative σ² still sees a gradient that leads back
+    floor = 0.01
+    sig2 = np.where(sig2 > floor, sig2, floor * np.exp(np.minimum(sig2, floor) / floor - 1.0))
     return np.sqrt(8.0 * LN2 * sig2) / 100.0
 
 
@@ -86,6 +93,7 @@ def fcj_nodes(
     shl: float,
     fwhm_l: np.ndarray | None = None,
     method: str = "gsas2",
+    plan: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quadrature of the FCJ axial-divergence convolution for each peak.
 
@@ -109,42 +117,76 @@ def fcj_nodes(
         (−1 + (S+H)/L · |cos2θ| / sqrt(cos²δ − cos²2θ)) / |cos δ| sampled at the
         positive nodes of an n-point Gauss–Legendre rule on [−1, 1] mapped onto
         [2φ_min, 2θ], with n the first of 2, 4, …, 30, 40, …, 120, 140, …, 300,
-        400 not below 3 · |2θ − 2φ_min| / Γ_L (150 · |2θ − 2φ_min| when Γ_L = 0).
-        The rule under-samples the integrable singularity at δ = 2θ, which
-        moves low-angle peaks by a few thousandths of a degree; reproducing it
-        makes an SH/L calibrated in GSAS-II give the same peaks here.
+        400 not below 3 · |2θ − 2φ_min| / Γ_L.
+        With few terms the rule under-samples the integrable singularity at
+        δ = 2θ, which moves low-angle peaks by a few thousandths of a degree;
+        reproducing it makes an SH/L calibrated in GSAS-II give the same peaks
+        here.  Where GSAS-II would use more than 60 terms (nearly Gaussian peaks
+        with a tiny Lorentzian width) its rule has converged, and the
+        ``"exact"`` nodes are used instead, at a fraction of the cost.
     """
     pos = np.asarray(pos, float)
     n_peaks = pos.size
     if shl <= 0 or n_peaks == 0:
         return np.arange(n_peaks), pos.copy(), np.ones(n_peaks)
-    if method == "gsas2":
-        return _fcj_nodes_gsas2(
-            pos, shl, np.broadcast_to(np.zeros(n_peaks) if fwhm_l is None else fwhm_l, pos.shape)
-        )
-    if method != "exact":
-        raise ValueError(f"unknown FCJ quadrature '{method}'")
+    if plan is None:
+        plan = fcj_plan(pos, fwhm, shl, fwhm_l, method)
+    parents, shifted, weights = [], [], []
+    for rule in np.unique(plan):
+        idx = np.nonzero(plan == rule)[0]
+        if rule > 0:
+            sp, wt = _gsas2_group(pos[idx], shl, int(rule))
+        else:
+            sp, wt = _exact_group(pos[idx], shl, int(-rule))
+        parents.append(np.repeat(idx, sp.shape[1]))
+        shifted.append(sp.ravel())
+        weights.append(wt.ravel())
+    return np.concatenate(parents), np.concatenate(shifted), np.concatenate(weights)
+
+
+def fcj_plan(
+    pos: np.ndarray,
+    fwhm: np.ndarray,
+    shl: float,
+    fwhm_l: np.ndarray | None = None,
+    method: str = "gsas2",
+) -> np.ndarray:
+    """Quadrature rule of each peak: n > 0 GSAS-II's rule with n terms, n < 0 ours with −n nodes.
+
+    A plan can be passed back to :func:`fcj_nodes` (and :func:`render_peaks`) so
+    that a finite-difference derivative is taken with the same rule on both sides:
+    the discrete term counts would otherwise make the profile jump.
+    """
+    pos = np.asarray(pos, float)
+    fwhm = np.broadcast_to(np.asarray(fwhm, float), pos.shape)
     c = np.cos(np.radians(pos))
     # largest shift: the ray at h/L = SH/L (clipped where cos 2φ would leave [-1, 1])
     cmin = np.clip(c * np.sqrt(1.0 + shl * shl), -1.0, 1.0)
     dmax = np.abs(np.degrees(np.arccos(cmin)) - pos)
-    n = np.where(dmax < 1e-3 * fwhm, 1, np.ceil(NODE_DENSITY * dmax / fwhm).astype(int) + 2)
-    n = np.clip(n, 1, MAX_NODES)
-    parents, shifted, weights = [], [], []
-    for nn in np.unique(n):
-        idx = np.nonzero(n == nn)[0]
-        t, w = _legendre(int(nn))
-        h = shl * t[None, :]  # h/L at each node
-        cphi = np.clip(c[idx, None] * np.sqrt(1.0 + h * h), -1.0, 1.0)
-        two_phi = np.degrees(np.arccos(cphi))
-        sin2phi = np.maximum(np.sin(np.radians(two_phi)), 1e-9)
-        wt = w[None, :] * (shl - h) / ((1.0 + h * h) * sin2phi)
-        wt /= wt.sum(axis=1, keepdims=True)
-        parents.append(np.repeat(idx, nn))
-        shifted.append(two_phi.ravel())
-        weights.append(wt.ravel())
-    return np.concatenate(parents), np.concatenate(shifted), np.concatenate(weights)
+    exact = np.where(dmax < 1e-3 * fwhm, 1, np.ceil(NODE_DENSITY * dmax / fwhm).astype(int) + 2)
+    exact = -np.clip(exact, 1, MAX_NODES)
+    if method == "exact":
+        return exact
+    if method != "gsas2":
+        raise ValueError(f"unknown FCJ quadrature '{method}'")
+    fl = np.broadcast_to(np.zeros(pos.size) if fwhm_l is None else fwhm_l, pos.shape)
+    terms = _gsas2_terms(pos, shl, fl)
+    # GSAS-II's rule with many terms has converged to the FCJ integral: use ours there
+    return np.where(terms <= GSAS2_MAX_TERMS, terms, exact)
 
+
+def _exact_group(pos: np.ndarray, shl: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    c = np.cos(np.radians(pos))
+    t, w = _legendre(n)
+    h = shl * t[None, :]  # h/L at each node
+    cphi = np.clip(c[:, None] * np.sqrt(1.0 + h * h), -1.0, 1.0)
+    two_phi = np.degrees(np.arccos(cphi))
+    sin2phi = np.maximum(np.sin(np.radians(two_phi)), 1e-9)
+    wt = w[None, :] * (shl - h) / ((1.0 + h * h) * sin2phi)
+    return two_phi, wt / wt.sum(axis=1, keepdims=True)
+
+
+GSAS2_MAX_TERMS = 60  # beyond this GSAS-II's rule agrees with the converged integral
 
 GSAS2_TERMS = np.array(
     [
@@ -193,37 +235,34 @@ def _half_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     return t[keep], w[keep]
 
 
-def _fcj_nodes_gsas2(
-    pos: np.ndarray, shl: float, fwhm_l: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    c = np.cos(np.radians(pos))
-    t = np.sqrt(1.0 + shl * shl) * c
-    emin = np.where(
+def _gsas2_emin(pos: np.ndarray, shl: float) -> np.ndarray:
+    t = np.sqrt(1.0 + shl * shl) * np.cos(np.radians(pos))
+    return np.where(
         np.abs(t) <= 1, np.degrees(np.arccos(np.clip(t, -1, 1))), np.where(t > 0, 0.0, 180.0)
     )
-    span = np.abs(pos - emin)
-    k = np.where(
-        fwhm_l > 0,
-        (3.0 * span / np.where(fwhm_l > 0, fwhm_l, 1.0)).astype(int),
-        (150.0 * span).astype(int),
-    )
-    n = GSAS2_TERMS[np.minimum(np.searchsorted(GSAS2_TERMS, k), GSAS2_TERMS.size - 1)]
-    parents, shifted, weights = [], [], []
-    for nn in np.unique(n):
-        idx = np.nonzero(n == nn)[0]
-        xq, wq = _half_legendre(int(nn))
-        delta = emin[idx, None] + (pos - emin)[idx, None] * xq[None, :]
-        cd = np.cos(np.radians(delta))
-        rc = 1.0 / np.maximum(np.abs(cd), 1e-15)
-        tmp = cd * cd - (c * c)[idx, None]
-        f = np.where(tmp > 0, np.abs(c[idx, None]) / np.sqrt(np.where(tmp > 0, tmp, 1.0)), 0.0)
-        g = wq[None, :] * (-1.0 + shl * f) * rc
-        total = g.sum(axis=1, keepdims=True)
-        g = g / np.where(total == 0, 1.0, total)
-        parents.append(np.repeat(idx, xq.size))
-        shifted.append(delta.ravel())
-        weights.append(g.ravel())
-    return np.concatenate(parents), np.concatenate(shifted), np.concatenate(weights)
+
+
+def _gsas2_terms(pos: np.ndarray, shl: float, fwhm_l: np.ndarray) -> np.ndarray:
+    """GSAS-II's number of Gauss–Legendre terms for each peak."""
+    span = np.abs(pos - _gsas2_emin(pos, shl))
+    # Γ_L = 0 is taken as the limit Γ_L → 0⁺ (many terms: the converged integral) rather
+    # than GSAS-II's 150·span terms, so that the profile is continuous in X and Y at 0.
+    k = np.minimum(3.0 * span / np.maximum(fwhm_l, 1e-12), 1e6).astype(int)
+    return GSAS2_TERMS[np.minimum(np.searchsorted(GSAS2_TERMS, k), GSAS2_TERMS.size - 1)]
+
+
+def _gsas2_group(pos: np.ndarray, shl: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    c = np.cos(np.radians(pos))
+    emin = _gsas2_emin(pos, shl)
+    xq, wq = _half_legendre(n)
+    delta = emin[:, None] + (pos - emin)[:, None] * xq[None, :]
+    cd = np.cos(np.radians(delta))
+    rc = 1.0 / np.maximum(np.abs(cd), 1e-15)
+    tmp = cd * cd - (c * c)[:, None]
+    f = np.where(tmp > 0, np.abs(c[:, None]) / np.sqrt(np.where(tmp > 0, tmp, 1.0)), 0.0)
+    g = wq[None, :] * (-1.0 + shl * f) * rc
+    total = g.sum(axis=1, keepdims=True)
+    return delta, g / np.where(total == 0, 1.0, total)
 
 
 def _smoothstep(u: np.ndarray) -> np.ndarray:
@@ -246,7 +285,9 @@ def render_peaks(
     shl: float = 0.0,
     tails: bool = True,
     fcj: str = "gsas2",
-) -> np.ndarray:
+    derivatives: bool = False,
+    plan: RenderPlan | None = None,
+) -> np.ndarray | tuple[np.ndarray, PeakProfiles]:
     """Sum of TCH pseudo-Voigt peaks with FCJ asymmetry evaluated at ``x``.
 
     Parameters
@@ -267,23 +308,39 @@ def render_peaks(
     fcj
         FCJ quadrature, ``"gsas2"`` (GSAS-II's, default) or ``"exact"``; see
         :func:`fcj_nodes`.
+    derivatives
+        Also return the :class:`PeakProfiles` of the drawn peaks (for Jacobians
+        of intensity parameters and for R_Bragg partitioning).
+    plan
+        The FCJ quadrature rule and width band of each peak; default: chosen
+        here.  Reusing the plan of a previous call (``PeakProfiles.plan``) keeps
+        these discrete choices fixed, as a finite-difference derivative needs.
     """
     x = np.asarray(x, float)
     y = np.zeros_like(x)
     pos = np.asarray(pos, float)
     if pos.size == 0:
+        if derivatives:
+            empty = np.zeros(0, int)
+            return y, PeakProfiles(
+                sparse.csc_matrix((x.size, 0)), empty, np.zeros(0), 0, RenderPlan(empty, empty)
+            )
         return y
     area = np.broadcast_to(np.asarray(area, float), pos.shape)
     gam, eta = tch(np.broadcast_to(fwhm_g, pos.shape), np.broadcast_to(fwhm_l, pos.shape))
     gam = np.maximum(gam, 1e-6)
     fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
-    parent, spos, wsub = fcj_nodes(pos, gam, shl, fl, fcj)
+    if plan is None:
+        plan = RenderPlan(
+            fcj_plan(pos, gam, shl, fl, fcj) if shl > 0 else np.zeros(pos.size, int),
+            np.floor(np.log2(gam / BAND_REF)).astype(int),
+        )
+    parent, spos, wsub = fcj_nodes(pos, gam, shl, fl, fcj, plan.fcj)
     g_sub, eta_sub, a_sub = gam[parent], eta[parent], area[parent] * wsub
 
-    # Width bands: factors of 2 in Γ; the band width is the geometric centre.
-    g0 = gam.min()
-    band = np.floor(np.log2(g_sub / g0)).astype(int)
-    g_band = g0 * 2.0 ** (band + 0.5)
+    # Width bands: factors of 2 in Γ on a fixed scale; the band width is the geometric centre.
+    band = plan.band[parent]
+    g_band = BAND_REF * 2.0 ** (band + 0.5)
 
     # -- core: exact pseudo-Voigt minus the tail handed to the FFT term -----------
     # per-sub-peak constants, so that the per-point work is a few multiply-adds
@@ -304,6 +361,12 @@ def render_peaks(
         dx = x[idx] - spos[k]
         d2 = dx * dx
         val = a_g[k] * np.exp(c_g[k] * d2) + a_l[k] / (d2 + hw2[k])
+        if derivatives:
+            # unit-area profile of each sub-peak (before the tail hand-over)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                unit = np.where(a_sub[k] != 0, val / a_sub[k], 0.0)
+            indptr = np.concatenate([[0], np.cumsum(count)])
+            matrix = sparse.csc_matrix((unit, idx, indptr), shape=(x.size, count.size))
         if tails:
             # only points beyond BLEND_START·Γb carry a handed-over tail
             inv_gb = 1.0 / g_band
@@ -324,7 +387,56 @@ def render_peaks(
         for b in np.unique(band):
             sel = band == b
             y += _tail_band(x, spos[sel], w1[sel], w2[sel], float(g_band[sel][0]))
+    if derivatives:
+        if not total:
+            matrix = sparse.csc_matrix((x.size, spos.size))
+        return y, PeakProfiles(matrix, parent, wsub, pos.size, plan)
     return y
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """Discrete choices of :func:`render_peaks` for each peak.
+
+    Attributes
+    ----------
+    fcj
+        FCJ quadrature rule (:func:`fcj_plan`).
+    band
+        Width band: Γ_b = BAND_REF · 2^(band + ½).
+    """
+
+    fcj: np.ndarray
+    band: np.ndarray
+
+
+@dataclass(frozen=True)
+class PeakProfiles:
+    """Unit-area profile of every drawn peak, as a sparse (points × sub-peaks) matrix.
+
+    Sub-peak ``k`` (an FCJ quadrature node) belongs to peak ``parent[k]`` with
+    weight ``weight[k]``.  The profiles are those of the core windows (±5.5 Γ_b);
+    the analytic tails beyond them (≈ 2 % of a Lorentzian) are not included, so
+    products with these matrices are good to that level, which is what
+    least-squares derivatives and R_Bragg partitioning need.
+    """
+
+    matrix: sparse.csc_matrix
+    parent: np.ndarray
+    weight: np.ndarray
+    n_peaks: int
+    plan: RenderPlan  # the discrete choices made for each peak
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """Σ_peaks profile[:, peak] · values[peak]; ``values`` (n_peaks,) or (n_peaks, m)."""
+        v = np.asarray(values, float)[self.parent]
+        v = v * (self.weight if v.ndim == 1 else self.weight[:, None])
+        return self.matrix @ v
+
+    def peak_sums(self, values: np.ndarray) -> np.ndarray:
+        """Σ_points profile[point, peak] · values[point], for each peak."""
+        per_sub = (self.matrix.T @ np.asarray(values, float)) * self.weight
+        return np.bincount(self.parent, weights=per_sub, minlength=self.n_peaks)
 
 
 def _tail_band(

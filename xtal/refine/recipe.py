@@ -1,0 +1,199 @@
+"""Refinement strategies as TOML recipes (``refinements/*.toml``).
+
+A recipe is a list of stages, each naming (with shell wildcards) what it adds
+to the refinement, how many cycles it may take and when it has converged;
+stages are cumulative unless a stage says ``replace = true``.  A recipe may
+also set the background (Chebyshev terms, amorphous halos), constraints and
+restraints, and preferred orientation or sample broadening per phase.
+
+Example::
+
+    name = "example"
+    [background]
+    chebyshev = 6
+    [[background.halo]]
+    position = 30.0      # degrees 2θ
+    fwhm = 10.0          # degrees
+    constraints = ["phases.*.sites.B1.occ + phases.*.sites.B2.occ = 2/3"]
+    [[restraint]]
+    phase = "Na3BS3-trigonal"
+    sites = ["B1", "S1"]
+    distance = 1.81
+    sigma = 0.02
+    [[stage]]
+    name = "scale and background"
+    refine = ["phases.*.scale", "background.*"]
+    cycles = 5
+    tolerance = 1e-4
+
+Names are engine-neutral dot paths (see :mod:`xtal.refine.parameters`), so the
+same recipe can drive another engine.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from xtal.errors import InputError
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a recipe."""
+
+    name: str
+    refine: tuple[str, ...]
+    cycles: int = 10
+    tolerance: float = 1e-4
+    replace: bool = False
+    partial_occupancy_only: bool = False
+
+
+@dataclass(frozen=True)
+class HaloStart:
+    """Start values of an amorphous halo."""
+
+    position: float
+    fwhm: float = 10.0
+    lorentz_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class RestraintSpec:
+    """A distance restraint as written in a recipe (phase may be a wildcard)."""
+
+    phase: str
+    site1: str
+    site2: str
+    distance: float
+    sigma: float
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A refinement strategy."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    description: str = ""
+    chebyshev: int = 6
+    halos: tuple[HaloStart, ...] = ()
+    constraints: tuple[str, ...] = ()
+    restraints: tuple[RestraintSpec, ...] = ()
+    phase_options: dict = field(default_factory=dict)
+    source: str | None = None
+
+
+def shipped_recipes() -> dict[str, Path]:
+    """Recipes shipped in ``refinements/`` (name → path)."""
+    out = {}
+    for base in _recipe_dirs():
+        for p in sorted(base.glob("*.toml")):
+            out.setdefault(p.stem, p)
+    return out
+
+
+def _recipe_dirs() -> list[Path]:
+    dirs = []
+    try:
+        dirs.append(Path(str(resources.files("xtal.recipes"))))
+    except ModuleNotFoundError:
+        pass
+    dirs.append(Path(__file__).resolve().parents[2] / "refinements")
+    return [d for d in dirs if d.is_dir()]
+
+
+def load_recipe(name_or_path: str | os.PathLike[str] | None) -> Recipe:
+    """Read a recipe from a TOML file or by shipped name (``standard``, ``na3bs3``)."""
+    if name_or_path is None:
+        name_or_path = "standard"
+    path = Path(name_or_path)
+    if not path.exists():
+        shipped = shipped_recipes()
+        key = str(name_or_path).removesuffix(".toml")
+        if key not in shipped:
+            raise InputError(
+                f"no recipe file '{name_or_path}' and no shipped recipe of that name "
+                f"(shipped: {', '.join(shipped) or 'none'})"
+            )
+        path = shipped[key]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read recipe: {exc.strerror}", path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid TOML: {exc}", path) from None
+    return parse_recipe(data, str(path))
+
+
+def parse_recipe(data: dict, source: str | None = None) -> Recipe:
+    """Build a :class:`Recipe` from parsed TOML."""
+    where = source
+    try:
+        stages_raw = data["stage"]
+    except KeyError:
+        raise InputError("recipe has no [[stage]] tables", where) from None
+    if not isinstance(stages_raw, list) or not stages_raw:
+        raise InputError("recipe has no [[stage]] tables", where)
+    stages = []
+    for i, st in enumerate(stages_raw, 1):
+        refine = st.get("refine", [])
+        if isinstance(refine, str):
+            refine = [refine]
+        if not isinstance(refine, list) or not all(isinstance(r, str) for r in refine):
+            raise InputError(f"stage {i}: 'refine' must be a list of parameter names", where)
+        cycles = st.get("cycles", 10)
+        tol = st.get("tolerance", 1e-4)
+        if not isinstance(cycles, int) or cycles < 1:
+            raise InputError(f"stage {i}: 'cycles' must be a positive integer", where)
+        if not isinstance(tol, int | float) or tol <= 0:
+            raise InputError(f"stage {i}: 'tolerance' must be a positive number", where)
+        stages.append(
+            Stage(
+                str(st.get("name", f"stage {i}")),
+                tuple(refine),
+                cycles,
+                float(tol),
+                bool(st.get("replace", False)),
+                bool(st.get("partial_occupancy_only", False)),
+            )
+        )
+    bg = data.get("background", {})
+    halos = tuple(
+        HaloStart(
+            float(h["position"]), float(h.get("fwhm", 10.0)), float(h.get("lorentz_fraction", 0.0))
+        )
+        for h in bg.get("halo", [])
+    )
+    restraints = []
+    for r in data.get("restraint", []):
+        sites = r.get("sites", [])
+        if len(sites) != 2:
+            raise InputError('a restraint needs \'sites = ["A", "B"]\'', where)
+        restraints.append(
+            RestraintSpec(
+                str(r.get("phase", "*")),
+                sites[0],
+                sites[1],
+                float(r["distance"]),
+                float(r.get("sigma", 0.02)),
+            )
+        )
+    cons = data.get("constraints", [])
+    if not isinstance(cons, list) or not all(isinstance(c, str) for c in cons):
+        raise InputError("'constraints' must be a list of strings", where)
+    return Recipe(
+        name=str(data.get("name", Path(source).stem if source else "recipe")),
+        stages=tuple(stages),
+        description=str(data.get("description", "")),
+        chebyshev=int(bg.get("chebyshev", 6)),
+        halos=halos,
+        constraints=tuple(cons),
+        restraints=tuple(restraints),
+        phase_options=dict(data.get("phase", {})),
+        source=source,
+    )

@@ -1,0 +1,330 @@
+"""Refinement results: values ± esd, R factors, QPA, R_Bragg, correlations, curves.
+
+Agreement factors follow physics.md §7 (GSAS-II reports the same set):
+
+* Rp = Σ|yo − yc| / Σ yo;  Rwp = sqrt(Σ w (yo − yc)² / Σ w yo²);
+* Rexp = sqrt((N − P) / Σ w yo²);  GOF = Rwp / Rexp = sqrt(χ²_ν);
+* the "background-subtracted" variants use yo − yb in the denominators;
+* R_Bragg per phase from Rietveld-partitioned intensities (Rietveld 1969),
+  I_obs,k = I_calc,k Σ_i φ_ik (yo_i − yb_i)/(yc_i − yb_i);
+* weight fractions W_p = S_p (ZMV)_p / Σ S_i (ZMV)_i (Hill & Howard 1987), their esds
+  from the covariance of the scales (ZMV held exact).
+
+JSON schema (``"schema": "xtal.result/1"``): top-level numbers ``rwp``, ``rp``,
+``rexp``, ``gof``, ``chi2``, ``rwp_background_subtracted``,
+``rp_background_subtracted``, ``n_points``, ``n_parameters``; ``phases.<name>``
+with ``cell.{a,b,c,alpha,beta,gamma,volume}``, ``weight_fraction``, ``r_bragg``,
+``scale`` and ``sites.<label>.{x,y,z,occ,biso}``, each ``{"value": v, "esd": e}``
+(esd null when not refined), plus ``structure`` (enough to rebuild the phase);
+``parameters.<dot.path>`` likewise; ``correlations`` (pairs with |ρ| > 0.9),
+``stages``, ``warnings``, ``stopped`` (null or the reason), ``instrument``,
+``curves`` (x, observed, calculated, background, sigma, and each phase) and
+``reflections`` (per phase: hkl, 2θ, I_calc, I_obs).  Engine-neutral: nothing in
+it refers to how a value was computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xtal.crystal.cell import Cell
+from xtal.crystal.phase import Phase, Site
+from xtal.crystal.spacegroup import SpaceGroup
+from xtal.diffraction.instrument import Instrument
+from xtal.errors import InputError
+from xtal.util.esd import format_esd
+
+SCHEMA = "xtal.result/1"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A number and its standard uncertainty (None when not refined)."""
+
+    value: float
+    esd: float | None = None
+
+    def __str__(self) -> str:
+        return format_esd(self.value, self.esd)
+
+    def to_json(self) -> dict[str, float | None]:
+        return {"value": _num(self.value), "esd": _num(self.esd)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Value:
+        return cls(float("nan") if d["value"] is None else d["value"], d.get("esd"))
+
+
+@dataclass
+class PhaseResult:
+    """What a refinement says about one phase."""
+
+    name: str
+    phase: Phase
+    cell: dict[str, Value]
+    scale: Value
+    weight_fraction: Value
+    r_bragg: float
+    sites: dict[str, dict[str, Value]]
+    reflections: dict[str, list] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "formula": self.phase.formula,
+            "space_group": self.phase.space_group.symbol,
+            "crystal_system": self.phase.space_group.crystal_system,
+            "cell": {k: v.to_json() for k, v in self.cell.items()},
+            "scale": self.scale.to_json(),
+            "weight_fraction": self.weight_fraction.to_json(),
+            "r_bragg": {"value": _num(self.r_bragg), "esd": None},
+            "sites": {lab: {k: v.to_json() for k, v in d.items()} for lab, d in self.sites.items()},
+            "structure": phase_to_json(self.phase),
+            "reflections": self.reflections,
+        }
+
+    @classmethod
+    def from_json(cls, name: str, d: dict) -> PhaseResult:
+        return cls(
+            name=name,
+            phase=phase_from_json(d["structure"]),
+            cell={k: Value.from_json(v) for k, v in d["cell"].items()},
+            scale=Value.from_json(d["scale"]),
+            weight_fraction=Value.from_json(d["weight_fraction"]),
+            r_bragg=d["r_bragg"]["value"],
+            sites={
+                lab: {k: Value.from_json(v) for k, v in s.items()} for lab, s in d["sites"].items()
+            },
+            reflections=d.get("reflections", {}),
+        )
+
+
+@dataclass
+class Curves:
+    """Observed, calculated, background and per-phase curves on the fitted points."""
+
+    x: np.ndarray
+    observed: np.ndarray
+    calculated: np.ndarray
+    background: np.ndarray
+    sigma: np.ndarray
+    phases: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def difference(self) -> np.ndarray:
+        return self.observed - self.calculated
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "x": self.x.tolist(),
+            "observed": self.observed.tolist(),
+            "calculated": self.calculated.tolist(),
+            "background": self.background.tolist(),
+            "sigma": self.sigma.tolist(),
+            "phases": {k: v.tolist() for k, v in self.phases.items()},
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Curves:
+        arr = np.asarray
+        return cls(
+            arr(d["x"], float),
+            arr(d["observed"], float),
+            arr(d["calculated"], float),
+            arr(d["background"], float),
+            arr(d["sigma"], float),
+            {k: arr(v, float) for k, v in d.get("phases", {}).items()},
+        )
+
+
+@dataclass
+class Result:
+    """Everything a refinement produced (see the module docstring for the JSON schema)."""
+
+    rwp: float
+    rp: float
+    rexp: float
+    gof: float
+    chi2: float
+    rwp_background_subtracted: float
+    rp_background_subtracted: float
+    n_points: int
+    n_parameters: int
+    parameters: dict[str, Value]
+    phases: dict[str, PhaseResult]
+    instrument: Instrument
+    curves: Curves
+    correlations: list[tuple[str, str, float]] = field(default_factory=list)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    recipe: str = ""
+    data_source: str | None = None
+    engine: str = "xtal"
+    created: str = ""
+    xtal_version: str = ""
+
+    # -- convenience --------------------------------------------------------------------
+    def value(self, name: str) -> Value:
+        """The value ± esd of parameter ``name``."""
+        try:
+            return self.parameters[name]
+        except KeyError:
+            raise KeyError(f"no parameter {name}") from None
+
+    @property
+    def refined_phases(self) -> dict[str, Phase]:
+        """The refined structure of each phase."""
+        return {n: p.phase for n, p in self.phases.items()}
+
+    # -- JSON ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        inst = asdict(self.instrument)
+        return {
+            "schema": SCHEMA,
+            "engine": self.engine,
+            "xtal_version": self.xtal_version,
+            "created": self.created,
+            "recipe": self.recipe,
+            "data_source": self.data_source,
+            "rwp": _num(self.rwp),
+            "rp": _num(self.rp),
+            "rexp": _num(self.rexp),
+            "gof": _num(self.gof),
+            "chi2": _num(self.chi2),
+            "rwp_background_subtracted": _num(self.rwp_background_subtracted),
+            "rp_background_subtracted": _num(self.rp_background_subtracted),
+            "n_points": self.n_points,
+            "n_parameters": self.n_parameters,
+            "stopped": self.stopped,
+            "warnings": list(self.warnings),
+            "stages": self.stages,
+            "correlations": [{"a": a, "b": b, "rho": _num(r)} for a, b, r in self.correlations],
+            "phases": {n: p.to_json() for n, p in self.phases.items()},
+            "parameters": {n: v.to_json() for n, v in self.parameters.items()},
+            "instrument": inst,
+            "curves": self.curves.to_json(),
+        }
+
+    def dumps(self) -> str:
+        """JSON text (strict: no NaN)."""
+        return json.dumps(self.to_json(), indent=1, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any], source: str | None = None) -> Result:
+        if d.get("schema") != SCHEMA:
+            raise InputError(
+                f"not an xtal result (schema {d.get('schema')!r}, expected {SCHEMA})", source
+            )
+        try:
+            return cls(
+                rwp=d["rwp"],
+                rp=d["rp"],
+                rexp=d["rexp"],
+                gof=d["gof"],
+                chi2=d["chi2"],
+                rwp_background_subtracted=d["rwp_background_subtracted"],
+                rp_background_subtracted=d["rp_background_subtracted"],
+                n_points=d["n_points"],
+                n_parameters=d["n_parameters"],
+                parameters={n: Value.from_json(v) for n, v in d["parameters"].items()},
+                phases={n: PhaseResult.from_json(n, p) for n, p in d["phases"].items()},
+                instrument=Instrument(**d["instrument"]),
+                curves=Curves.from_json(d["curves"]),
+                correlations=[(c["a"], c["b"], c["rho"]) for c in d.get("correlations", [])],
+                stages=d.get("stages", []),
+                warnings=d.get("warnings", []),
+                stopped=d.get("stopped"),
+                recipe=d.get("recipe", ""),
+                data_source=d.get("data_source"),
+                engine=d.get("engine", "xtal"),
+                created=d.get("created", ""),
+                xtal_version=d.get("xtal_version", ""),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"result file is incomplete or corrupt ({exc})", source) from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Result:
+        """Read a ``result.json`` (or the directory holding one)."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / "result.json"
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read result: {exc.strerror}", p) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"result file is not valid JSON: {exc}", p) from None
+        return cls.from_json(data, str(p))
+
+    def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
+        """Write ``result.json`` atomically."""
+        from xtal.io.files import atomic_write, check_writable
+
+        return atomic_write(check_writable(path, force), self.dumps())
+
+
+def _num(v: float | None) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def phase_to_json(phase: Phase) -> dict[str, Any]:
+    """Enough of a phase to rebuild it."""
+    return {
+        "name": phase.name,
+        "cell": list(phase.cell.parameters),
+        "space_group": {
+            "symbol": phase.space_group.symbol,
+            "number": phase.space_group.number,
+            "operations": list(phase.space_group.operations),
+        },
+        "sites": [
+            {
+                "label": s.label,
+                "element": s.element,
+                "xyz": list(s.xyz),
+                "occupancy": s.occupancy,
+                "b_iso": s.b_iso,
+                "u_aniso": None if s.u_aniso is None else list(s.u_aniso),
+                "wyckoff": s.wyckoff,
+                "multiplicity": s.multiplicity,
+                "site_symmetry": s.site_symmetry,
+            }
+            for s in phase.sites
+        ],
+        "provenance": phase.provenance,
+        "source": phase.source,
+    }
+
+
+def phase_from_json(d: dict[str, Any]) -> Phase:
+    """Inverse of :func:`phase_to_json`."""
+    sg = d["space_group"]
+    group = SpaceGroup(sg["symbol"], sg["number"], tuple(sg["operations"]))
+    sites = tuple(
+        Site(
+            s["label"],
+            s["element"],
+            tuple(s["xyz"]),
+            s["occupancy"],
+            s["b_iso"],
+            None if s.get("u_aniso") is None else tuple(s["u_aniso"]),
+            s.get("wyckoff", ""),
+            s.get("multiplicity", 0),
+            s.get("site_symmetry", ""),
+        )
+        for s in d["sites"]
+    )
+    return Phase(
+        d["name"], Cell(*d["cell"]), group, sites, d.get("provenance", ""), d.get("source")
+    )
