@@ -46,13 +46,13 @@ def simulate(
     from xtal.io.files import check_writable
     from xtal.io.instprm import read_instrument
     from xtal.io.pattern_write import write_xy
-    from xtal.io.plots import plot_pattern
+    from xtal.io.plots import check_plot_path, plot_pattern
 
     # validate everything before anything is written
     x = two_theta_grid(*range_)
     check_writable(out, force)
     if plot is not None:
-        check_writable(plot, force)
+        check_plot_path(plot, force)
     loaded = [load_phase(p) for p in phases]
     w = _parse_weights(weights, len(loaded))
     inst = read_instrument(instrument) if instrument else Instrument()

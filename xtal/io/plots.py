@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from xtal.diffraction.pattern import Pattern
+from xtal.errors import InputError
 from xtal.io.files import atomic_write_with, check_writable
+
+if TYPE_CHECKING:
+    from xtal.refine.result import Result
 
 COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
 
@@ -23,6 +28,27 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def check_plot_path(path: str | os.PathLike[str], force: bool = False) -> Path:
+    """:func:`check_writable`, and the suffix must name a format matplotlib can write.
+
+    Checked before any output is written, so that an unknown picture format does
+    not leave the other outputs of a command behind.
+    """
+    p = check_writable(path, force)
+    fmt = p.suffix.lstrip(".").lower()
+    _pyplot()  # selects the Agg backend before matplotlib lists what it can write
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in supported:
+        raise InputError(
+            f"cannot write a picture with suffix '{p.suffix}'"
+            f" (use one of: {', '.join('.' + k for k in sorted(supported))})",
+            p,
+        )
+    return p
 
 
 def plot_pattern(
@@ -37,7 +63,7 @@ def plot_pattern(
     Ticks mark the Kα1 position of every reflection whose intensity is above
     ``min_tick_intensity`` × the strongest of its phase.
     """
-    p = check_writable(path, force)
+    p = check_plot_path(path, force)
     plt = _pyplot()
     n = max(len(pattern.reflections), 1)
     fig, (ax, axt) = plt.subplots(
@@ -80,3 +106,78 @@ def _ticks(ax, refl, x, row, colour, name, min_rel) -> None:
     inten = refl.columns.get("intensity", np.ones_like(tth))
     keep = (tth >= x[0]) & (tth <= x[-1]) & (inten >= min_rel * max(inten.max(), 1e-300))
     ax.vlines(tth[keep], row - 0.35, row + 0.35, color=colour, lw=0.8)
+
+
+def plot_fit(
+    result: Result,
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    force: bool = False,
+) -> Path:
+    """The Rietveld figure of a refinement, laid out as in a paper.
+
+    Observed points, calculated and background lines, one row of hkl tick marks
+    per phase (refined Kα1 positions) below the pattern and the difference curve
+    offset below the ticks, all on one intensity axis; the legend names each phase
+    with its weight fraction and Rwp sits in the upper left corner.
+
+    Parameters
+    ----------
+    result
+        The refinement (curves and per-phase reflections are read from it).
+    path
+        Output picture; the suffix chooses the format (``.png``, ``.svg``, ``.pdf``...).
+    title
+        Figure title (default: none).
+    force
+        Overwrite an existing file.
+    """
+    from xtal.util.esd import format_esd
+
+    p = check_plot_path(path, force)
+    plt = _pyplot()
+    cv = result.curves
+    x, yo, yc, yb = cv.x, cv.observed, cv.calculated, cv.background
+    diff = yo - yc
+    top = float(max(yo.max(), yc.max()))
+    low = float(min(yo.min(), yc.min(), yb.min(), 0.0))
+    span = max(top - low, 1e-12)
+    # stacked below the pattern: a gap, one tick row per phase, a gap, the difference
+    row = 0.045 * span
+    tick_top = low - 0.03 * span
+    n_rows = max(len(result.phases), 1)
+    diff_offset = tick_top - n_rows * row - 0.03 * span - float(diff.max())
+
+    fig, ax = plt.subplots(figsize=(10, 6))
+    ax.plot(x, yo, linestyle="none", marker="o", markersize=1.6, markerfacecolor="none",
+            markeredgewidth=0.5, color="black", label="observed")
+    ax.plot(x, yc, color="tab:red", lw=0.8, label="calculated")
+    ax.plot(x, yb, color="tab:green", lw=0.7, label="background")
+    ax.plot(x, diff + diff_offset, color="tab:blue", lw=0.6, label="difference (obs − calc)")
+    ax.axhline(diff_offset, color="tab:blue", lw=0.3, alpha=0.5)
+    for i, (name, pr) in enumerate(result.phases.items()):
+        colour = COLOURS[(i + 3) % len(COLOURS)]
+        tth = np.asarray(pr.reflections.get("two_theta", []), float)
+        tth = tth[(tth >= x[0]) & (tth <= x[-1])]
+        y0 = tick_top - (i + 0.5) * row
+        wf = pr.weight_fraction
+        wf_text = (f"{format_esd(100 * wf.value, None if wf.esd is None else 100 * wf.esd)} wt%"
+                   if np.isfinite(wf.value) else "wt% n/a")
+        ax.vlines(tth, y0 - 0.35 * row, y0 + 0.35 * row, color=colour, lw=0.7,
+                  label=f"{name} ({wf_text})")
+    ax.text(0.015, 0.97, f"$R_{{wp}}$ = {100 * result.rwp:.2f} %\nGOF = {result.gof:.2f}",
+            transform=ax.transAxes, va="top", ha="left", fontsize=9)
+    if result.stopped:
+        ax.text(0.015, 0.85, "refinement stopped", transform=ax.transAxes, va="top",
+                ha="left", fontsize=9, color="tab:red")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(diff_offset + float(diff.min()) - 0.03 * span, top + 0.05 * span)
+    ax.set_xlabel("2θ (degrees)")
+    ax.set_ylabel("Intensity (counts)")
+    ax.legend(loc="upper right", fontsize=8, frameon=False, markerscale=3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=150))
+    plt.close(fig)
+    return p
