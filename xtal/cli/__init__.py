@@ -7,6 +7,7 @@ stderr and end the program with status 2; ``xtal --debug ...`` shows the traceba
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 
 import typer
 
@@ -49,11 +50,19 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as err:  # click usage errors and the like
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
+        exceptions = _click_exceptions()
+        if isinstance(err, exceptions.ClickException):
             err.show()
             sys.exit(2)
-        if isinstance(err, click.exceptions.Abort):
+        if isinstance(err, exceptions.Abort):
             sys.exit(1)
         raise
+
+
+def _click_exceptions() -> ModuleType:
+    # typer ≥ 0.20 vendors click as ``typer._click`` and no longer installs ``click``
+    try:
+        from click import exceptions
+    except ImportError:
+        from typer._click import exceptions
+    return exceptions
