@@ -12,6 +12,9 @@ an ``.instprm`` file means the same here:
 * ``U``, ``V``, ``W`` in centidegrees² (Gaussian variance, σ² = U tan²θ + V tanθ + W);
   ``X``, ``Y``, ``Z`` in centidegrees (Lorentzian FWHM = X / cosθ + Y tanθ + Z).
 * ``sh_l`` = (S + H)/L of Finger, Cox & Jephcoat with S = H (GSAS-II "SH/L").
+* ``asy1`` … ``asy4``: Bérar–Baldinozzi asymmetry (J. Appl. Cryst. 26, 128, 1993),
+  FullProf's Asy1–Asy4, as an alternative to FCJ (use with ``sh_l = 0``); applied
+  below 2θ = 90° as FullProf does.
 * ``radiation`` "xray" (GSAS-II Type PXC) or "neutron" (PNC). GSAS-II applies no
   polarisation correction to neutron data, so :meth:`Instrument.polarization_factor`
   is 1 for neutrons whatever ``polarization`` holds.
@@ -50,6 +53,10 @@ class Instrument:
     sh_l: float = 0.002
     source: str | None = None
     radiation: str = "xray"
+    asy1: float = 0.0
+    asy2: float = 0.0
+    asy3: float = 0.0
+    asy4: float = 0.0
 
     def __post_init__(self) -> None:
         where = self.source
@@ -67,6 +74,12 @@ class Instrument:
             raise InputError(f"SH/L = {self.sh_l} must not be negative", where)
         if self.radiation not in ("xray", "neutron"):
             raise InputError(f"radiation {self.radiation!r} must be 'xray' or 'neutron'", where)
+
+    @property
+    def berar_baldinozzi(self) -> tuple[float, float, float, float] | None:
+        """(Asy1, Asy2, Asy3, Asy4), or None when all are zero."""
+        p = (self.asy1, self.asy2, self.asy3, self.asy4)
+        return p if any(p) else None
 
     @property
     def wavelengths(self) -> tuple[tuple[float, float], ...]:

@@ -214,7 +214,15 @@ class PhasePattern:
         """This phase's contribution to the pattern at ``x`` (see :func:`render_peaks`)."""
         pk = self.peaks(instrument, terms, float(x[0]), float(x[-1]))
         return render_peaks(
-            x, pk["pos"], pk["area"], pk["fwhm_g"], pk["fwhm_l"], instrument.sh_l, tails, fcj
+            x,
+            pk["pos"],
+            pk["area"],
+            pk["fwhm_g"],
+            pk["fwhm_l"],
+            instrument.sh_l,
+            tails,
+            fcj,
+            bb=instrument.berar_baldinozzi,
         )
 
     def table(self, instrument: Instrument, terms: PhaseTerms) -> ReflectionList:

@@ -34,6 +34,7 @@ def refine(
     constraints: Sequence[str] = (),
     restraints: Sequence[Restraint] = (),
     fcj: str = "gsas2",
+    background_points: Sequence[tuple[float, float]] | str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
@@ -61,6 +62,10 @@ def refine(
         Extra distance restraints.
     fcj
         Axial-divergence quadrature, ``"gsas2"`` or ``"exact"``.
+    background_points
+        A fixed background given as (2θ, intensity) points or a file of them
+        (two columns, e.g. FullProf's ``.BGR``), interpolated linearly and added
+        to the refined background; it is not refined.
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
 
@@ -85,6 +90,16 @@ def refine(
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
 
     data = Data(pat.x, pat.y, pat.esd())
+    fixed_bg = None
+    if background_points is not None:
+        from xtal.io.background_points import interpolate_points, read_background_points
+
+        pts = (
+            read_background_points(background_points)
+            if isinstance(background_points, str | os.PathLike)
+            else np.asarray(background_points)
+        )
+        fixed_bg = interpolate_points(pts, pat.x)
     model = RietveldModel(
         data,
         loaded,
@@ -92,6 +107,7 @@ def refine(
         n_background=rec.chebyshev,
         halos=[HaloSpec(h.position, h.fwhm, 0.0, h.lorentz_fraction) for h in rec.halos],
         fcj=fcj,
+        fixed_background=fixed_bg,
     )
     warnings: list[str] = []
     names = model.params.names
@@ -232,7 +248,7 @@ def _result(
     w = 1.0 / d.sigma**2
     ev = model.evaluate(v, ["instrument.zero"])  # profiles of the final state
     lin_idx = {nme: i for i, nme in enumerate(ev.linear_names)}
-    bg = np.zeros(n)
+    bg = model.fixed_background.copy()
     for nme in ev.linear_names:
         if not nme.endswith(".scale"):
             bg += ev.basis[:, lin_idx[nme]] * v[nme]

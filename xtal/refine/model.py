@@ -37,7 +37,21 @@ from xtal.refine.parameters import Constraint, Parameter, ParameterSet
 
 CELL_KEYS = ("a", "b", "c", "alpha", "beta", "gamma")
 SITE_KEYS = ("x", "y", "z", "occ", "biso")
-INSTRUMENT_KEYS = ("zero", "displacement", "U", "V", "W", "X", "Y", "Z", "sh_l")
+INSTRUMENT_KEYS = (
+    "zero",
+    "displacement",
+    "U",
+    "V",
+    "W",
+    "X",
+    "Y",
+    "Z",
+    "sh_l",
+    "asy1",
+    "asy2",
+    "asy3",
+    "asy4",
+)
 PROFILE_KEYS = {"U", "V", "W", "X", "Y", "Z"}
 
 
@@ -290,12 +304,19 @@ class RietveldModel:
         terms: dict[str, PhaseTerms] | None = None,
         fcj: str = "gsas2",
         anomalous_dispersion: bool = True,
+        fixed_background: np.ndarray | None = None,
     ) -> None:
         names = [p.name for p in phases]
         if len(set(names)) != len(names):
             raise InputError(f"phase names must be unique: {names}")
         self.data = data
         self.instrument = instrument
+        # a background given point by point (e.g. FullProf .BGR), not refined
+        self.fixed_background = (
+            np.zeros(data.x.size)
+            if fixed_background is None
+            else np.asarray(fixed_background, float)
+        )
         self.fcj = fcj
         self.n_background = n_background
         self.halos = list(halos or [])
@@ -347,6 +368,7 @@ class RietveldModel:
             ps.constraints.extend(_cell_constraints(n, ph))
             ps.constraints.extend(_site_constraints(n, ph))
             ps.constraints.extend(_origin_constraints(n, ph))
+            ps.constraints.extend(_mixed_site_constraints(n, ph))
         for k in INSTRUMENT_KEYS:
             lower = 0.0 if k in ("sh_l", "X", "Y") else None
             ps.add(Parameter(f"instrument.{k}", float(getattr(inst, k)), lower=lower))
@@ -425,6 +447,7 @@ class RietveldModel:
             True,
             self.fcj,
             derivatives,
+            bb=inst.berar_baldinozzi,
         )
         y, der = out if derivatives else (out, None)
         self._curve_cache[name] = (key, y, der, pk)
@@ -509,7 +532,9 @@ class RietveldModel:
                     inst2.sh_l,
                     True,
                     self.fcj,
-                    plan=prof.plan,
+                    # the quadrature rule itself depends on SH/L: recompute it for SH/L
+                    plan=None if n == "instrument.sh_l" else prof.plan,
+                    bb=inst2.berar_baldinozzi,
                 )
                 jac[:, col[n]] += scale * (y2 - ev.phase_curves[pname]) / h
         for i in range(len(self.halos)):
@@ -531,6 +556,10 @@ class RietveldModel:
 
 _STEPS = {
     "zero": 1e-4,
+    "asy1": 1e-4,
+    "asy2": 1e-4,
+    "asy3": 1e-4,
+    "asy4": 1e-4,
     "displacement": 0.1,
     "U": 1e-3,
     "V": 1e-3,
@@ -621,6 +650,44 @@ def _site_constraints(name: str, phase: Phase) -> list[Constraint]:
             coeffs = {p + k: float(c) for k, c in zip("xyz", r, strict=True) if abs(c) > 1e-12}
             rhs = float(r @ np.asarray(s.xyz))
             out.append(Constraint(coeffs, rhs, f"site symmetry of {s.label}"))
+    return out
+
+
+def _mixed_site_constraints(name: str, phase: Phase) -> list[Constraint]:
+    """Sites sharing a position (a mixed site such as O/F on 48f) move as one.
+
+    Their coordinates and B stay equal and their total occupancy stays at its
+    start value, so refining the occupancies exchanges one species for the other.
+    """
+    out = []
+    groups: list[list[Site]] = []
+    for s in phase.sites:
+        for g in groups:
+            d = np.asarray(s.xyz) - np.asarray(g[0].xyz)
+            if np.all(np.abs(d - np.round(d)) < 1e-4):
+                g.append(s)
+                break
+        else:
+            groups.append([s])
+    for g in groups:
+        if len(g) < 2:
+            continue
+        first = f"phases.{name}.sites.{g[0].label}."
+        labels = "/".join(s.label for s in g)
+        for s in g[1:]:
+            other = f"phases.{name}.sites.{s.label}."
+            for k in ("x", "y", "z", "biso"):
+                out.append(
+                    Constraint({first + k: 1.0, other + k: -1.0}, 0.0, f"mixed site {labels}")
+                )
+        total = sum(s.occupancy for s in g)
+        out.append(
+            Constraint(
+                {f"phases.{name}.sites.{s.label}.occ": 1.0 for s in g},
+                total,
+                f"mixed site {labels}",
+            )
+        )
     return out
 
 

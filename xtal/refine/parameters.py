@@ -231,4 +231,5 @@ class ParameterSet:
             bad = [str(c) for c in self.constraints]
             raise InputError(f"constraints cannot all hold at once: {'; '.join(bad)}")
         a = scipy.linalg.null_space(cm, rcond=1e-10)
+        a[np.abs(a) < 1e-12] = 0.0  # round-off must not make a fixed parameter "movable"
         return p0, a

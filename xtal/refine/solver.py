@@ -86,7 +86,7 @@ class Solver:
         ev = m.evaluate(values, None)
         idx = {n: i for i, n in enumerate(ev.linear_names)}
         fixed = [n for n in ev.linear_names if n not in lin_ref]
-        y_fixed = sum((ev.basis[:, idx[n]] * values[n] for n in fixed), np.zeros(m.data.x.size))
+        y_fixed = sum((ev.basis[:, idx[n]] * values[n] for n in fixed), m.fixed_background.copy())
         v = dict(values)
         if lin_ref:
             phi = ev.basis[:, [idx[n] for n in lin_ref]]

@@ -1,0 +1,115 @@
+"""Refinement mechanics: esds that mean what they say, and clean stops.
+
+The self-consistency test draws a pattern with xtal itself, adds Poisson noise
+and refines from a perturbed start: every refined parameter must come back
+within 3 esd of the value used.  This checks the esds (covariance × χ²_ν), not
+the physics, which the validation tests check against other programs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from xtal.crystal.library import load_phase
+from xtal.diffraction.background import chebyshev_basis
+from xtal.diffraction.instrument import Instrument
+from xtal.diffraction.pattern import Pattern
+from xtal.diffraction.simulate import PhasePattern, PhaseTerms
+from xtal.errors import InputError
+from xtal.refine.api import refine
+from xtal.refine.recipe import parse_recipe
+
+TRUE_INST = Instrument(zero=0.021, U=3.0, V=-1.0, W=4.0, X=1.2, Y=2.5, sh_l=0.02)
+RECIPE = parse_recipe(
+    {
+        "background": {"chebyshev": 3},
+        "constraints": [
+            "equal: phases.Na3BS3-trigonal.sites.Na*.biso",
+            "equal: phases.Na3BS3-trigonal.sites.S*.biso",
+        ],
+        "stage": [
+            {"name": "scale", "refine": ["phases.*.scale", "background.chebyshev.*"]},
+            {"name": "cell", "refine": ["phases.*.cell.*", "instrument.zero"], "cycles": 15},
+            {"name": "profile", "refine": ["instrument.W", "instrument.X"], "cycles": 15},
+            {
+                "name": "adp",
+                "refine": [
+                    "phases.*.sites.Na1.biso",
+                    "phases.*.sites.Na2.biso",
+                    "phases.*.sites.S1.biso",
+                    "phases.*.sites.S2.biso",
+                ],
+                "cycles": 20,
+                "tolerance": 1e-6,
+            },
+        ],
+    }
+)
+
+
+def _simulated(phase, seed=7):
+    x = np.arange(10.0, 80.0, 0.02)
+    y = 1.5e-2 * PhasePattern(phase, TRUE_INST, 80.0).render(x, TRUE_INST, PhaseTerms())
+    y += chebyshev_basis(x, 3) @ np.array([300.0, -80.0, 30.0])
+    counts = np.random.default_rng(seed).poisson(y).astype(float)
+    return Pattern(x, counts, name="simulated"), y
+
+
+def test_refined_values_lie_within_three_esd_of_the_truth():
+    true = load_phase("Na3BS3-trigonal")
+    sites = [
+        replace(s, b_iso=1.4 if s.element == "Na" else 0.8 if s.element == "S" else s.b_iso)
+        for s in true.sites
+    ]
+    true = true.with_sites(sites)
+    pattern, _ = _simulated(true)
+    start = true.with_cell(
+        true.cell.replace(a=true.cell.a + 0.004, b=true.cell.b + 0.004, c=true.cell.c - 0.006)
+    )
+    start = start.with_sites([replace(s, b_iso=1.0) for s in true.sites])
+    res = refine(pattern, [start], TRUE_INST.replace(zero=0.0, W=6.0, X=0.5), RECIPE)
+    assert res.stopped is None
+    truth = {
+        "phases.Na3BS3-trigonal.cell.a": true.cell.a,
+        "phases.Na3BS3-trigonal.cell.c": true.cell.c,
+        "instrument.zero": TRUE_INST.zero,
+        "instrument.W": TRUE_INST.W,
+        "instrument.X": TRUE_INST.X,
+        "phases.Na3BS3-trigonal.sites.Na1.biso": 1.4,
+        "phases.Na3BS3-trigonal.sites.S1.biso": 0.8,
+        "background.chebyshev.0": 300.0,
+        "background.chebyshev.1": -80.0,
+        "background.chebyshev.2": 30.0,
+    }
+    for name, value in truth.items():
+        v = res.value(name)
+        assert v.esd is not None and v.esd > 0, name
+        assert abs(v.value - value) < 3 * v.esd, (name, v.value, v.esd, value)
+    assert 0.8 < res.gof < 1.2  # a correct model fits Poisson noise to χ²_ν ≈ 1
+
+
+def test_identical_phases_stop_with_a_singular_matrix_naming_them():
+    phase = load_phase("Na2S")
+    twin = replace(phase, name="Na2S-copy")
+    pattern, _ = _simulated(phase)
+    res = refine(pattern, [phase, twin], TRUE_INST, RECIPE)
+    assert res.stopped is not None and "singular" in res.stopped
+    assert "phases.Na2S.scale" in res.stopped and "phases.Na2S-copy.scale" in res.stopped
+    # the values are the last good ones: finite, and the curves exist
+    assert np.all(np.isfinite(res.curves.calculated))
+
+
+def test_phase_with_no_peaks_in_range_is_an_input_error():
+    phase = load_phase("Na2S")
+    pattern, _ = _simulated(phase)
+    with pytest.raises(InputError, match="no reflection"):
+        refine(pattern.select(10.0, 11.0), [phase], TRUE_INST, RECIPE)
+
+
+def test_range_without_points_is_an_input_error():
+    pattern, _ = _simulated(load_phase("Na2S"))
+    with pytest.raises(InputError, match="no data points"):
+        refine(pattern, ["Na2S"], TRUE_INST, RECIPE, two_theta_range=(85.0, 90.0))
