@@ -1,29 +1,36 @@
 """The main job of ``make demo``: ``python -m xtal.demo [OUTPUT_DIR]``.
 
-For now it simulates the patterns of the shipped phases the Na3BS3 paper is about
-(Mater. Adv. 2021, 2, 1676) with the default Cu Kα1/Kα2 instrument over 2θ 10–80°,
-step 0.01° (the paper's SmartLab scan): trigonal Na3BS3 alone, Na2S alone, and the
-93:7 (by weight) mixture a glass-ceramic heated at 200 °C looks like.  Each pattern is
-written as a ``.xy`` file and a PNG plot with hkl tick marks into ``demo-output/``
-(the demo's own directory: its files are replaced, atomically, on every run), and a
-short summary is printed.
+1. **Refinement** (the main job): the bundled example
+   ``refinements/examples/na3bs3_ht200_gsas2/`` (a synthetic pattern of a Na3BS3
+   glass-ceramic heated at 200 °C, computed by GSAS-II with Poisson noise) is refined
+   with the ``na3bs3`` recipe, starting from the Table 1 model of trigonal Na3BS3
+   (Mater. Adv. 2021, 2, 1676) and Na2S — exactly what
 
-The section marked "THE MAIN JOB" is the part that becomes a refinement of the
-bundled example pattern once ``xtal refine`` exists; the rest (output directory,
-summary of the phases, where the files are) stays.
+   ``xtal refine .../pattern.xy --phase Na3BS3-trigonal --phase Na2S
+   --instrument .../instrument.instprm --recipe na3bs3 --out demo-output/refinement --force``
+
+   does.  The refined cells, weight fractions and Rwp are printed, and compared with
+   the values the pattern was computed from (``truth.json``).
+2. **Simulation** (shorter): the two phases alone and their 93:7 mixture with the
+   default Cu Kα1/Kα2 instrument, 2θ 10–80°, as ``.xy`` and ``.png``.
+
+Everything goes into ``demo-output/`` (the demo's own directory: its files are
+replaced, atomically, on every run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from xtal.cli.refine_cmd import RefineRequest, run_refinement, summary_table
 from xtal.crystal.library import load_phase
 from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
@@ -32,12 +39,18 @@ from xtal.diffraction.simulate import simulate, two_theta_grid
 from xtal.errors import XtalError
 from xtal.io.pattern_write import write_xy
 from xtal.io.plots import plot_pattern
+from xtal.refine.result import Result
+from xtal.util.esd import format_esd
 
 OUTPUT_DIR = Path("demo-output")
 PHASES = ("Na3BS3-trigonal", "Na2S")
 MIXTURE_WEIGHTS = (0.93, 0.07)  # wt%: the glass-ceramic of the synthetic example data
 TWO_THETA = (10.0, 80.0, 0.01)  # degrees: start, stop, step (the paper's scan)
-N_STRONGEST = 5
+EXAMPLES = Path(__file__).resolve().parents[1] / "refinements" / "examples"
+EXAMPLE = EXAMPLES / "na3bs3_ht200_gsas2"
+RECIPE = "na3bs3"
+# phase names in truth.json (written by the GSAS-II script) → xtal's phase names
+TRUTH_NAMES = {"Na3BS3 trigonal P3": "Na3BS3-trigonal", "Na2S Fm-3m": "Na2S"}
 
 
 @dataclass(frozen=True)
@@ -80,33 +93,6 @@ def phase_table(phases: list[Phase]) -> Table:
     return table
 
 
-def strongest_table(pattern: Pattern, n: int = N_STRONGEST) -> Table:
-    """The ``n`` strongest Kα1 reflections of each phase inside the pattern's 2θ range."""
-    table = Table(title=f"Strongest reflections of {pattern.name} (Cu Kα1)")
-    for col in ("phase", "hkl", "d (Å)", "2θ (°)", "I (integrated)", "I / I_max (%)"):
-        table.add_column(col, justify="left" if col in ("phase", "hkl") else "right")
-    for name, refl in pattern.reflections.items():
-        tth = refl.columns["two_theta"]
-        inten = refl.columns["intensity"]
-        inside = np.nonzero((tth >= pattern.x[0]) & (tth <= pattern.x[-1]))[0]
-        if inside.size == 0:
-            continue
-        top = inside[np.argsort(-inten[inside], kind="stable")[:n]]
-        i_max = inten[inside].max()
-        for k, i in enumerate(sorted(top, key=lambda j: tth[j])):
-            h, kk, ll = refl.hkl[i]
-            table.add_row(
-                name if k == 0 else "",
-                f"{h} {kk} {ll}",
-                f"{refl.d[i]:.4f}",
-                f"{tth[i]:.3f}",
-                f"{inten[i]:.4g}",
-                f"{100 * inten[i] / i_max:.1f}",
-            )
-        table.add_section()
-    return table
-
-
 def write_outputs(pattern: Pattern, stem: str, out_dir: Path, header: list[str]) -> Output:
     """Write ``<stem>.xy`` and ``<stem>.png`` (atomically; the demo's own files are replaced)."""
     xy = write_xy(pattern, out_dir / f"{stem}.xy", header=header, force=True)
@@ -114,8 +100,93 @@ def write_outputs(pattern: Pattern, stem: str, out_dir: Path, header: list[str])
     return Output(header[0], pattern, xy, png)
 
 
+def truth_table(result: Result, truth: dict) -> Table:
+    """Refined values next to the values the synthetic pattern was computed from."""
+    table = Table(title="Refined vs. truth (the values GSAS-II computed the pattern from)")
+    for col in ("quantity", "truth", "refined", "refined − truth", "|Δ| / esd"):
+        table.add_column(col, justify="left" if col == "quantity" else "right")
+
+    def row(label: str, true: float, value: float, esd: float | None) -> None:
+        delta = value - true
+        ratio = f"{abs(delta) / esd:.1f}" if esd else "—"
+        table.add_row(label, f"{true:g}", format_esd(value, esd), f"{delta:+.5f}", ratio)
+
+    for tp in truth.get("phases", []):
+        name = TRUTH_NAMES.get(tp["name"])
+        if name not in result.phases:
+            continue
+        pr = result.phases[name]
+        keys = ("a", "c") if pr.phase.space_group.crystal_system != "cubic" else ("a",)
+        for key in (*keys, "volume"):
+            v = pr.cell[key]
+            row(f"{name} {key} ({'Å³' if key == 'volume' else 'Å'})", tp["cell"][key], v.value,
+                v.esd)
+        wf = pr.weight_fraction
+        row(f"{name} weight fraction", tp["weight_fraction"], wf.value, wf.esd)
+    zero = result.parameters.get("instrument.zero")
+    if zero is not None and "zero_deg" in truth.get("instrument", {}):
+        row("zero (° 2θ)", truth["instrument"]["zero_deg"], zero.value, zero.esd)
+    return table
+
+
+def refine_example(out_dir: Path, console: Console) -> Result:
+    """The main job: refine the bundled example into ``out_dir/refinement``."""
+    req = RefineRequest(
+        data=EXAMPLE / "pattern.xy",
+        phases=PHASES,
+        out=out_dir / "refinement",
+        instrument=EXAMPLE / "instrument.instprm",
+        recipe=RECIPE,
+        force=True,  # the demo's own directory
+    )
+    command = shlex.join([
+        "xtal", "refine", str(req.data), *(a for p in PHASES for a in ("--phase", p)),
+        "--instrument", str(req.instrument), "--recipe", RECIPE, "--out", str(req.out),
+        "--force",
+    ])
+    console.rule("[bold]1. Refinement of the bundled example (synthetic, computed by GSAS-II)")
+    console.print(command, markup=False, highlight=False)
+    result, outputs = run_refinement(req, command)
+    console.print(summary_table(result))
+    truth_file = EXAMPLE / "truth.json"
+    if truth_file.exists():
+        console.print(truth_table(result, json.loads(truth_file.read_text(encoding="utf-8"))))
+    if result.stopped:
+        console.print(f"refinement stopped: {result.stopped}", style="red", markup=False)
+    console.print(f"refinement outputs in [bold]{outputs.directory}[/bold]: "
+                  + ", ".join(p.name for p in outputs.files), highlight=False)
+    return result
+
+
+def simulate_examples(phases: list[Phase], out_dir: Path, console: Console) -> list[Output]:
+    """Each phase alone and the 93:7 mixture, written as ``.xy`` and ``.png``."""
+    console.rule("[bold]2. Simulated patterns (Cu Kα1/Kα2, 2θ 10–80°)")
+    console.print(phase_table(phases))
+    instrument = Instrument()  # Cu Kα1/Kα2, GSAS-II-style default profile
+    x = two_theta_grid(*TWO_THETA)
+    inst_text = "default Cu Ka1/Ka2 instrument"
+    outputs = []
+    for phase in phases:
+        pattern = simulate(phase, instrument, x)
+        header = [f"{phase.name} simulated by xtal", inst_text]
+        outputs.append(write_outputs(pattern, _stem(phase.name), out_dir, header))
+    mixture = simulate(phases, instrument, x, weights=MIXTURE_WEIGHTS)
+    weights = ", ".join(
+        f"{p.name} {100 * w:g} wt%" for p, w in zip(phases, MIXTURE_WEIGHTS, strict=True)
+    )
+    outputs.append(write_outputs(mixture, "mixture", out_dir,
+                                 [f"mixture simulated by xtal: {weights}", inst_text]))
+    files = Table(title=f"Simulated patterns in {out_dir.resolve()}")
+    for col in ("pattern", "points", "data (2θ, I)", "plot"):
+        files.add_column(col)
+    for o in outputs:
+        files.add_row(o.title, str(o.pattern.x.size), o.xy.name, o.png.name)
+    console.print(files)
+    return outputs
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; return the exit status (2 on bad input, as the CLI does)."""
+    """Run the demo; return the exit status (2 on bad input, 1 if the refinement stopped)."""
     parser = argparse.ArgumentParser(prog="python -m xtal.demo", description=__doc__.split("\n")[0])
     parser.add_argument(
         "output_dir",
@@ -131,45 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     out_dir: Path = args.output_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        phases = [load_phase(name) for name in PHASES]
-        instrument = Instrument()  # Cu Kα1/Kα2, GSAS-II-style default profile
-        x = two_theta_grid(*TWO_THETA)
-        console.print(phase_table(phases))
-
         # ---- THE MAIN JOB ------------------------------------------------------------
-        # Simulation of each phase and of the 93:7 mixture.  When refinement lands this
-        # section becomes: read the bundled example pattern, refine it with its recipe,
-        # write the report, refined CIFs and the fit plot into out_dir.
-        inst_text = "default Cu Ka1/Ka2 instrument"
-        outputs = []
-        for phase in phases:
-            pattern = simulate(phase, instrument, x)
-            header = [f"{phase.name} simulated by xtal", inst_text]
-            outputs.append(write_outputs(pattern, _stem(phase.name), out_dir, header))
-        mixture = simulate(phases, instrument, x, weights=MIXTURE_WEIGHTS)
-        weights = ", ".join(
-            f"{p.name} {100 * w:g} wt%" for p, w in zip(phases, MIXTURE_WEIGHTS, strict=True)
-        )
-        outputs.append(
-            write_outputs(
-                mixture, "mixture", out_dir, [f"mixture simulated by xtal: {weights}", inst_text]
-            )
-        )
+        result = refine_example(out_dir, console)
         # ---- END OF THE MAIN JOB -------------------------------------------------------
-
+        simulate_examples([load_phase(name) for name in PHASES], out_dir, console)
     except (XtalError, OSError) as err:
         console.print(f"xtal demo: error: {err}", style="red", markup=False, highlight=False)
         return 2
-
-    console.print(strongest_table(mixture))
-    files = Table(title=f"Outputs in {out_dir.resolve()}")
-    for col in ("pattern", "points", "data (2θ, I)", "plot"):
-        files.add_column(col)
-    for o in outputs:
-        files.add_row(o.title, str(o.pattern.x.size), o.xy.name, o.png.name)
-    console.print(files)
     console.print(f"The outputs are in [bold]{out_dir.resolve()}[/bold]")
-    return 0
+    return 1 if result.stopped else 0
 
 
 def _stem(name: str) -> str:

@@ -32,7 +32,13 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on 
 
 def _register() -> None:
     # Command modules add themselves to ``app`` on import.
-    from xtal.cli import analysis_cmd, simulate_cmd, structures_cmd  # noqa: F401
+    from xtal.cli import (  # noqa: F401
+        analysis_cmd,
+        compare_cmd,
+        refine_cmd,
+        simulate_cmd,
+        structures_cmd,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

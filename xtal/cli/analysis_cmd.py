@@ -1,6 +1,9 @@
-"""``xtal symmetry``, ``xtal rings``, ``xtal export``: structure analysis and CIF export.
+"""``xtal symmetry``, ``xtal rings``, ``xtal order``, ``xtal export``: structure analysis
+and export.
 
-PHASE is a shipped structure name or a CIF path (:func:`xtal.crystal.library.load_phase`).
+PHASE is a shipped structure name or a CIF path (:func:`xtal.crystal.library.load_phase`);
+``xtal export`` also takes a refinement result directory (refined phases with esds,
+refined instrument as ``.instprm``, observed data as ``.xye``).
 Bad input raises :class:`xtal.errors.InputError`, which :func:`xtal.cli.main` prints on
 one line (exit status 2).
 """
@@ -121,16 +124,61 @@ def rings_cmd(
 
 @app.command("export")
 def export_cmd(
-    phase: PhaseArg,
-    cif: Annotated[Path, typer.Option("--cif", help="Output CIF file.")],
+    source: Annotated[
+        str, typer.Argument(help="Shipped structure name, CIF path or refinement result directory.")
+    ],
+    cif: Annotated[Path | None, typer.Option("--cif", help="Output CIF file.")] = None,
+    instprm: Annotated[
+        Path | None, typer.Option("--instprm", help="Refined instrument (.instprm; result only).")
+    ] = None,
+    xye: Annotated[
+        Path | None, typer.Option("--xye", help="Observed 2θ, I, σ (.xye; result only).")
+    ] = None,
+    phase_name: Annotated[
+        str | None, typer.Option("--phase", help="The refined phase to write (result only).")
+    ] = None,
     p1: Annotated[bool, typer.Option("--p1", help="Expand to P1 with every atom.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT.cif.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
-    """Write PHASE as a CIF 1.1 file (for VESTA and other programs)."""
-    from xtal.io.cif_write import write_cif
+    """Write a phase, or a refinement's phases/instrument/data, for VESTA and GSAS-II.
 
-    path = write_cif(_load(phase), cif, p1=p1, force=force)
-    typer.echo(f"wrote {path}")
+    For a result directory, --cif writes the refined phase (OUT_<phase>.cif for each
+    phase when there are several and no --phase), with the refinement's esds.
+    """
+    from xtal.errors import InputError
+    from xtal.io import result_export as rx
+
+    if cif is None and instprm is None and xye is None:
+        raise InputError("nothing to export: give --cif, --instprm and/or --xye")
+    if not rx.is_result(source):
+        if instprm is not None or xye is not None or phase_name is not None:
+            raise InputError(
+                "--instprm, --xye and --phase need a refinement result directory, "
+                f"not a structure ({source})"
+            )
+        from xtal.io.cif_write import write_cif
+
+        typer.echo(f"wrote {write_cif(_load(source), cif, p1=p1, force=force)}")
+        return
+    result = rx.load_result(source)
+    # every target is checked before anything is written: no partial export
+    from xtal.io.files import check_writable
+
+    targets = list(rx.cif_targets(result, cif, phase_name).values()) if cif is not None else []
+    targets += [t for t in (instprm, xye) if t is not None]
+    if len({t.resolve() for t in targets}) < len(targets):
+        raise InputError("two outputs would go to the same file")
+    for t in targets:
+        check_writable(t, force)
+    written = []
+    if cif is not None:
+        written += rx.write_result_cifs(result, cif, phase=phase_name, p1=p1, force=force)
+    if instprm is not None:
+        written.append(rx.write_result_instprm(result, instprm, force=force))
+    if xye is not None:
+        written.append(rx.write_result_xye(result, xye, force=force))
+    for p in written:
+        typer.echo(f"wrote {p}")
 
 
 @app.command("order")

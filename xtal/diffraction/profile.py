@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy import sparse
-from scipy.signal import fftconvolve
 
 LN2 = np.log(2.0)
 BLEND_START = 2.5  # in units of the band FWHM
@@ -340,10 +340,7 @@ def render_peaks(
     gam = np.maximum(gam, 1e-6)
     fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
     if plan is None:
-        plan = RenderPlan(
-            fcj_plan(pos, gam, shl, fl, fcj) if shl > 0 else np.zeros(pos.size, int),
-            np.floor(np.log2(gam / BAND_REF)).astype(int),
-        )
+        plan = make_plan(pos, fwhm_g, fwhm_l, shl, fcj)
     parent, spos, wsub = fcj_nodes(pos, gam, shl, fl, fcj, plan.fcj)
     g_sub, eta_sub, a_sub = gam[parent], eta[parent], area[parent] * wsub
 
@@ -377,6 +374,21 @@ def render_peaks(
             with np.errstate(divide="ignore", invalid="ignore"):
                 unit = np.where(a_sub[k] != 0, val / a_sub[k], 0.0)
             indptr = np.concatenate([[0], np.cumsum(count)])
+            fg = np.broadcast_to(np.asarray(fwhm_g, float), pos.shape)
+            mats = _core_derivatives(
+                (x.size, count.size),
+                idx,
+                indptr,
+                k,
+                dx,
+                d2,
+                sig2,
+                hw2,
+                g_sub,
+                eta_sub,
+                _tch_partials(fg, fl, gam),
+                parent,
+            )
             matrix = sparse.csc_matrix((unit, idx, indptr), shape=(x.size, count.size))
         if tails:
             # only points beyond BLEND_START·Γb carry a handed-over tail
@@ -401,8 +413,60 @@ def render_peaks(
     if derivatives:
         if not total:
             matrix = sparse.csc_matrix((x.size, spos.size))
-        return y, PeakProfiles(matrix, parent, wsub, pos.size, plan)
+            mats = (matrix, matrix, matrix)
+        return y, PeakProfiles(matrix, parent, wsub, pos.size, plan, *mats)
     return y
+
+
+def _tch_partials(fg: np.ndarray, fl: np.ndarray, gam: np.ndarray) -> tuple[np.ndarray, ...]:
+    """∂Γ/∂Γ_G, ∂Γ/∂Γ_L, ∂η/∂Γ_G, ∂η/∂Γ_L of the TCH formulas (TCH 1987, eqs 3–4)."""
+    g, lo = fg, fl
+    dp_dg = (
+        5 * g**4
+        + 4 * 2.69269 * g**3 * lo
+        + 3 * 2.42843 * g**2 * lo**2
+        + 2 * 4.47163 * g * lo**3
+        + 0.07842 * lo**4
+    )
+    dp_dl = (
+        2.69269 * g**4
+        + 2 * 2.42843 * g**3 * lo
+        + 3 * 4.47163 * g**2 * lo**2
+        + 4 * 0.07842 * g * lo**3
+        + 5 * lo**4
+    )
+    g4 = 5.0 * gam**4
+    dgam_dg, dgam_dl = dp_dg / g4, dp_dl / g4
+    q = lo / gam
+    deta_dq = 1.36603 - 2 * 0.47719 * q + 3 * 0.11116 * q * q
+    deta_dg = deta_dq * (-lo / gam**2) * dgam_dg
+    deta_dl = deta_dq * (1.0 / gam - lo / gam**2 * dgam_dl)
+    return dgam_dg, dgam_dl, deta_dg, deta_dl
+
+
+def _core_derivatives(
+    shape, idx, indptr, k, dx, d2, sig2, hw2, g_sub, eta_sub, partials, parent
+) -> tuple[sparse.csc_matrix, sparse.csc_matrix, sparse.csc_matrix]:
+    """∂pV/∂position, ∂pV/∂Γ_G, ∂pV/∂Γ_L of each sub-peak (unit area, core windows)."""
+    inv_sig2 = (1.0 / sig2)[k]
+    gauss = np.exp(-0.5 * d2 * inv_sig2) * (1.0 / np.sqrt(2.0 * np.pi * sig2))[k]
+    den = 1.0 / (d2 + hw2[k])
+    hw_pi = (np.sqrt(hw2) / np.pi)[k]
+    lor = hw_pi * den
+    e = eta_sub[k]
+    ge = (1.0 - e) * gauss
+    d_pos = dx * (ge * inv_sig2 + e * 2.0 * hw_pi * den * den)
+    d_gam = (
+        ge * (d2 * inv_sig2 - 1.0) * (1.0 / g_sub)[k]
+        + e * (0.5 / np.pi) * (d2 - hw2[k]) * den * den
+    )
+    d_eta = lor - gauss
+    dgg, dgl, deg, delo = (v[parent][k] for v in partials)
+
+    def mat(data: np.ndarray) -> sparse.csc_matrix:
+        return sparse.csc_matrix((data, idx, indptr), shape=shape)
+
+    return mat(d_pos), mat(d_gam * dgg + d_eta * deg), mat(d_gam * dgl + d_eta * delo)
 
 
 def _berar_baldinozzi(
@@ -432,6 +496,27 @@ class RenderPlan:
 
     fcj: np.ndarray
     band: np.ndarray
+    shl: float = 0.0  # the SH/L the FCJ rules were chosen for
+
+    def suits(self, shl: float, n_peaks: int) -> bool:
+        """Still adequate for SH/L ``shl``: the rules scale with the span, ∝ (SH/L)²."""
+        if self.band.size != n_peaks:
+            return False
+        if self.shl <= 0 or shl <= 0:
+            return self.shl == shl
+        return abs(shl / self.shl - 1.0) < 0.1
+
+
+def make_plan(
+    pos: np.ndarray, fwhm_g: np.ndarray, fwhm_l: np.ndarray, shl: float, fcj: str = "gsas2"
+) -> RenderPlan:
+    """The discrete choices :func:`render_peaks` makes for these peaks."""
+    pos = np.asarray(pos, float)
+    fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
+    gam, _ = tch(np.broadcast_to(fwhm_g, pos.shape), fl)
+    gam = np.maximum(gam, 1e-6)
+    rules = fcj_plan(pos, gam, shl, fl, fcj) if shl > 0 else np.zeros(pos.size, int)
+    return RenderPlan(rules, np.floor(np.log2(gam / BAND_REF)).astype(int), float(shl))
 
 
 @dataclass(frozen=True)
@@ -450,12 +535,15 @@ class PeakProfiles:
     weight: np.ndarray
     n_peaks: int
     plan: RenderPlan  # the discrete choices made for each peak
+    d_pos: sparse.csc_matrix | None = None  # ∂/∂position (TCH pV, no asymmetry factor)
+    d_fwhm_g: sparse.csc_matrix | None = None  # ∂/∂Γ_G through the TCH formulas
+    d_fwhm_l: sparse.csc_matrix | None = None  # ∂/∂Γ_L
 
-    def apply(self, values: np.ndarray) -> np.ndarray:
-        """Σ_peaks profile[:, peak] · values[peak]; ``values`` (n_peaks,) or (n_peaks, m)."""
+    def apply(self, values: np.ndarray, which: str = "matrix") -> np.ndarray:
+        """Σ_peaks M[:, peak] · values[peak] for M = ``which`` (``matrix``, ``d_pos``, …)."""
         v = np.asarray(values, float)[self.parent]
         v = v * (self.weight if v.ndim == 1 else self.weight[:, None])
-        return self.matrix @ v
+        return getattr(self, which) @ v
 
     def peak_sums(self, values: np.ndarray) -> np.ndarray:
         """Σ_points profile[point, peak] · values[point], for each peak."""
@@ -488,6 +576,11 @@ def _tail_band(
     offs = np.arange(-(n - 1), n) * h
     k1 = _lorentz(offs, gb) * _smoothstep(np.abs(offs) / gb)
     k2 = k1 / (offs * offs + 0.25 * gb * gb)
-    tail = fftconvolve(deposit(w1), k1, mode="same") + fftconvolve(deposit(w2), k2, mode="same")
+    # linear convolution by zero-padded real FFTs (the kernel spans the whole grid)
+    size = sp_fft.next_fast_len(3 * n - 2, real=True)
+    spec = sp_fft.rfft(deposit(w1), size) * sp_fft.rfft(k1, size) + sp_fft.rfft(
+        deposit(w2), size
+    ) * sp_fft.rfft(k2, size)
+    tail = sp_fft.irfft(spec, size)[n - 1 : 2 * n - 1]
     grid = lo + np.arange(n) * h
     return np.interp(x, grid, tail)

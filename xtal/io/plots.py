@@ -137,16 +137,16 @@ def plot_fit(
     p = check_plot_path(path, force)
     plt = _pyplot()
     cv = result.curves
-    x, yo, yc, yb = cv.x, cv.observed, cv.calculated, cv.background
+    x, yo, yc, yb = _break_gaps(cv.x, cv.observed, cv.calculated, cv.background)
     diff = yo - yc
-    top = float(max(yo.max(), yc.max()))
-    low = float(min(yo.min(), yc.min(), yb.min(), 0.0))
+    top = float(max(np.nanmax(yo), np.nanmax(yc)))
+    low = float(min(np.nanmin(yo), np.nanmin(yc), np.nanmin(yb), 0.0))
     span = max(top - low, 1e-12)
     # stacked below the pattern: a gap, one tick row per phase, a gap, the difference
     row = 0.045 * span
     tick_top = low - 0.03 * span
     n_rows = max(len(result.phases), 1)
-    diff_offset = tick_top - n_rows * row - 0.03 * span - float(diff.max())
+    diff_offset = tick_top - n_rows * row - 0.03 * span - float(np.nanmax(diff))
 
     fig, ax = plt.subplots(figsize=(10, 6))
     ax.plot(x, yo, linestyle="none", marker="o", markersize=1.6, markerfacecolor="none",
@@ -158,7 +158,7 @@ def plot_fit(
     for i, (name, pr) in enumerate(result.phases.items()):
         colour = COLOURS[(i + 3) % len(COLOURS)]
         tth = np.asarray(pr.reflections.get("two_theta", []), float)
-        tth = tth[(tth >= x[0]) & (tth <= x[-1])]
+        tth = tth[(tth >= np.nanmin(x)) & (tth <= np.nanmax(x))]
         y0 = tick_top - (i + 0.5) * row
         wf = pr.weight_fraction
         wf_text = (f"{format_esd(100 * wf.value, None if wf.esd is None else 100 * wf.esd)} wt%"
@@ -170,8 +170,8 @@ def plot_fit(
     if result.stopped:
         ax.text(0.015, 0.85, "refinement stopped", transform=ax.transAxes, va="top",
                 ha="left", fontsize=9, color="tab:red")
-    ax.set_xlim(x[0], x[-1])
-    ax.set_ylim(diff_offset + float(diff.min()) - 0.03 * span, top + 0.05 * span)
+    ax.set_xlim(np.nanmin(x), np.nanmax(x))
+    ax.set_ylim(diff_offset + float(np.nanmin(diff)) - 0.03 * span, top + 0.05 * span)
     ax.set_xlabel("2θ (degrees)")
     ax.set_ylabel("Intensity (counts)")
     ax.legend(loc="upper right", fontsize=8, frameon=False, markerscale=3)
@@ -181,3 +181,15 @@ def plot_fit(
     atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=150))
     plt.close(fig)
     return p
+
+
+def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Insert a NaN point in every gap (excluded region) so that lines do not bridge it."""
+    if x.size < 3:
+        return (x, *ys)
+    step = np.diff(x)
+    gaps = np.nonzero(step > 3 * np.median(step))[0]
+    if gaps.size == 0:
+        return (x, *ys)
+    xs = np.insert(x.astype(float), gaps + 1, np.nan)
+    return (xs, *(np.insert(y.astype(float), gaps + 1, np.nan) for y in ys))

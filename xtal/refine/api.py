@@ -33,7 +33,7 @@ def refine(
     fix: Sequence[str] = (),
     constraints: Sequence[str] = (),
     restraints: Sequence[Restraint] = (),
-    fcj: str = "gsas2",
+    fcj: str | None = None,
     background_points: Sequence[tuple[float, float]] | str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> Result:
@@ -61,7 +61,7 @@ def refine(
     restraints
         Extra distance restraints.
     fcj
-        Axial-divergence quadrature, ``"gsas2"`` or ``"exact"``.
+        Axial-divergence quadrature, ``"gsas2"`` or ``"exact"``; default: the recipe's.
     background_points
         A fixed background given as (2θ, intensity) points or a file of them
         (two columns, e.g. FullProf's ``.BGR``), interpolated linearly and added
@@ -106,7 +106,7 @@ def refine(
         inst,
         n_background=rec.chebyshev,
         halos=[HaloSpec(h.position, h.fwhm, 0.0, h.lorentz_fraction) for h in rec.halos],
-        fcj=fcj,
+        fcj=fcj or rec.fcj,
         fixed_background=fixed_bg,
     )
     warnings: list[str] = []
@@ -122,6 +122,7 @@ def refine(
     solver = Solver(model, rs, progress)
 
     refine_set: list[str] = []
+    previous: list[str] = []
     stage_logs: list[dict] = []
     stopped: str | None = None
     state: FitState | None = None
@@ -143,6 +144,9 @@ def refine(
                 matched = [m for m in matched if m in partial]
             refine_set += [m for m in matched if m not in refine_set]
         active = [n for n in refine_set if not any(_match(n, f) for f in fix)]
+        if state is not None and set(active) == set(previous):
+            continue  # the stage adds nothing: the previous one already refined all of it
+        previous = list(active)
         model.params.set_refine(active)
         outcome, state = solver.run(stage.name, stage.cycles, stage.tolerance)
         stage_logs.append(
@@ -161,6 +165,7 @@ def refine(
             break
     if state is None:
         raise RefinementError("the recipe has no stages")
+    state = solver.final_state()
     return _result(model, solver, state, rec, pat, stage_logs, warnings, stopped)
 
 

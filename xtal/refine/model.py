@@ -28,7 +28,7 @@ from xtal.crystal.cell import Cell
 from xtal.crystal.phase import EIGHT_PI2, Phase, Site, orbit
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
-from xtal.diffraction.profile import LN2, PeakProfiles, render_peaks
+from xtal.diffraction.profile import LN2, PeakProfiles, RenderPlan, make_plan, render_peaks
 from xtal.diffraction.reflections import generate_reflections
 from xtal.diffraction.scattering import anomalous, form_factor
 from xtal.diffraction.simulate import TAIL_MARGIN, PhaseTerms, lorentz_polarization, march_dollase
@@ -336,6 +336,7 @@ class RietveldModel:
             chebyshev_basis(data.x, n_background) if n_background else np.zeros((data.x.size, 0))
         )
         self.params = self._build_parameters(phases)
+        self._frozen_plans: dict[str, RenderPlan] = {}
         self._curve_cache: dict[str, tuple[tuple, np.ndarray, PeakProfiles | None, dict]] = {}
         for name, calc in self.calcs.items():
             pk = calc.peaks(self.params.values(), instrument)
@@ -433,6 +434,12 @@ class RietveldModel:
             ),
             tuple(v[f"instrument.{k}"] for k in INSTRUMENT_KEYS),
         )
+        plan = self._frozen_plans.get(name)  # see refresh_plans
+        if plan is not None and not plan.suits(inst.sh_l, len(calc.hkl) * len(inst.wavelengths)):
+            # SH/L moved too far for the held quadrature rules: choose them again
+            pk0 = calc.peaks(v, inst)
+            plan = make_plan(pk0["pos"], pk0["fwhm_g"], pk0["fwhm_l"], inst.sh_l, self.fcj)
+            self._frozen_plans[name] = plan
         cached = self._curve_cache.get(name)
         if cached is not None and cached[0] == key and (cached[2] is not None or not derivatives):
             return cached[1], cached[2], cached[3]
@@ -447,6 +454,7 @@ class RietveldModel:
             True,
             self.fcj,
             derivatives,
+            plan=plan,
             bb=inst.berar_baldinozzi,
         )
         y, der = out if derivatives else (out, None)
@@ -466,7 +474,25 @@ class RietveldModel:
             0.0,
         )
 
-    def evaluate(self, v: dict[str, float], jacobian_for: list[str] | None = None) -> Evaluation:
+    def refresh_plans(self, v: dict[str, float]) -> None:
+        """Choose the discrete profile choices at ``v`` and hold them for later evaluations.
+
+        A refinement stage draws every point with the choices made at its start
+        (FCJ quadrature rules, width bands), so that χ² is a smooth function of the
+        parameters within the stage: GSAS-II's term counts jump with the widths, by
+        up to a few per cent of a peak, and would defeat the damping.  The choices
+        are made afresh at the start of each stage.
+        """
+        inst = self.instrument_from(v)
+        self._frozen_plans = {}
+        self._curve_cache.clear()
+        for name in self.calcs:
+            _, der, _ = self._phase_curve(name, v, inst, True)
+            self._frozen_plans[name] = der.plan
+
+    def evaluate(
+        self, v: dict[str, float], jacobian_for: list[str] | None = None, exact: bool = False
+    ) -> Evaluation:
         """Basis columns at ``v``; with ``jacobian_for``, ∂y/∂θ for those nonlinear parameters."""
         inst = self.instrument_from(v)
         want = bool(jacobian_for)
@@ -485,13 +511,24 @@ class RietveldModel:
             basis, names, np.zeros(self.data.x.size), curves, halos, derivs=derivs, peaks=peaks
         )
         if want:
-            ev.jacobian = self._jacobian(v, inst, jacobian_for or [], ev)
+            ev.jacobian = self._jacobian(v, inst, jacobian_for or [], ev, fast=not exact)
         return ev
 
     def _jacobian(
-        self, v: dict[str, float], inst: Instrument, names: list[str], ev: Evaluation
+        self,
+        v: dict[str, float],
+        inst: Instrument,
+        names: list[str],
+        ev: Evaluation,
+        fast: bool = True,
     ) -> np.ndarray:
-        """∂y/∂θ: intensity-only parameters through the peak profiles, the rest by redrawing."""
+        """∂y/∂θ.
+
+        Intensity-only parameters always go through the peak profiles.  Position and
+        width parameters go through the analytic profile derivatives when ``fast``
+        (good to the few per cent the core windows hold: enough for a step), and
+        otherwise by redrawing the pattern (exact: used for the final esds).
+        """
         x = self.data.x
         jac = np.zeros((x.size, len(names)))
         col = {n: i for i, n in enumerate(names)}
@@ -514,9 +551,36 @@ class RietveldModel:
                 block = prof.apply(darea)
                 for j, n in enumerate(intensity):
                     jac[:, col[n]] += scale * block[:, j]
-            for n in mine:
-                if n in intensity:
-                    continue
+            shape = [n for n in mine if n not in intensity]
+            if fast:
+                # peak positions, widths and areas by differences of the peak list; the
+                # pattern through the analytic profile derivatives (no redrawing)
+                chain = [
+                    n for n in shape if n not in _REDRAW and not n.startswith("instrument.asy")
+                ]
+                shape = [n for n in shape if n not in chain]
+                if chain:
+                    dv = np.zeros((4, pk["pos"].size, len(chain)))
+                    fsq0 = calc.f_sq(v)
+                    for j, n in enumerate(chain):
+                        h = _step(n, v[n])
+                        v2 = dict(v)
+                        v2[n] = v[n] + h
+                        inst2 = self.instrument_from(v2) if n.startswith("instrument.") else inst
+                        pk2 = calc.peaks(v2, inst2, None if ".cell." in n else fsq0)
+                        dv[0, :, j] = (pk2["area"] - pk["area"]) / h
+                        dv[1, :, j] = pk["area"] * (pk2["pos"] - pk["pos"]) / h
+                        dv[2, :, j] = pk["area"] * (pk2["fwhm_g"] - pk["fwhm_g"]) / h
+                        dv[3, :, j] = pk["area"] * (pk2["fwhm_l"] - pk["fwhm_l"]) / h
+                    block = (
+                        prof.apply(dv[0])
+                        + prof.apply(dv[1], "d_pos")
+                        + prof.apply(dv[2], "d_fwhm_g")
+                        + prof.apply(dv[3], "d_fwhm_l")
+                    )
+                    for j, n in enumerate(chain):
+                        jac[:, col[n]] += scale * block[:, j]
+            for n in shape:
                 h = _step(n, v[n])
                 v2 = dict(v)
                 v2[n] = v[n] + h
@@ -532,8 +596,7 @@ class RietveldModel:
                     inst2.sh_l,
                     True,
                     self.fcj,
-                    # the quadrature rule itself depends on SH/L: recompute it for SH/L
-                    plan=None if n == "instrument.sh_l" else prof.plan,
+                    plan=prof.plan,
                     bb=inst2.berar_baldinozzi,
                 )
                 jac[:, col[n]] += scale * (y2 - ev.phase_curves[pname]) / h
@@ -553,6 +616,9 @@ class RietveldModel:
         """Phase ``name`` with the parameter values ``v``."""
         return self.calcs[name].phase_from(v)
 
+
+# parameters whose effect the peak list does not carry: always redrawn
+_REDRAW = {"instrument.sh_l"}
 
 _STEPS = {
     "zero": 1e-4,

@@ -86,6 +86,7 @@ class Recipe:
     restraints: tuple[RestraintSpec, ...] = ()
     phase_options: dict = field(default_factory=dict)
     source: str | None = None
+    fcj: str = "gsas2"  # axial-divergence quadrature (xtal.diffraction.profile.fcj_nodes)
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -196,4 +197,11 @@ def parse_recipe(data: dict, source: str | None = None) -> Recipe:
         restraints=tuple(restraints),
         phase_options=dict(data.get("phase", {})),
         source=source,
+        fcj=_fcj(data.get("fcj", "gsas2"), where),
     )
+
+
+def _fcj(value: object, where: str | None) -> str:
+    if value not in ("gsas2", "exact"):
+        raise InputError(f'\'fcj\' must be "gsas2" or "exact", not {value!r}', where)
+    return str(value)

@@ -76,12 +76,19 @@ class Solver:
         self.restraints = list(restraints or [])
         self.progress = progress
         self.debug = False
+        self._last: tuple | None = None
         d = model.data
         self.sw = 1.0 / d.sigma
         self.wy2 = float(np.sum((d.y * self.sw) ** 2))
 
     # -- one point --------------------------------------------------------------------
-    def _point(self, values: dict[str, float], lin_ref: list[str], jac_for: list[str] | None):
+    def _point(
+        self,
+        values: dict[str, float],
+        lin_ref: list[str],
+        jac_for: list[str] | None,
+        exact: bool = False,
+    ):
         m = self.model
         ev = m.evaluate(values, None)
         idx = {n: i for i, n in enumerate(ev.linear_names)}
@@ -90,9 +97,7 @@ class Solver:
         v = dict(values)
         if lin_ref:
             phi = ev.basis[:, [idx[n] for n in lin_ref]]
-            coef, *_ = np.linalg.lstsq(
-                phi * self.sw[:, None], (m.data.y - y_fixed) * self.sw, rcond=None
-            )
+            coef = _linear_solve(phi * self.sw[:, None], (m.data.y - y_fixed) * self.sw)
             for n, c in zip(lin_ref, coef, strict=True):
                 v[n] = float(c)
             ycalc = y_fixed + phi @ coef
@@ -104,7 +109,7 @@ class Solver:
         rr = self._restraint_residuals(v)
         jac = None
         if jac_for is not None:
-            ev2 = m.evaluate(v, jac_for) if jac_for else ev
+            ev2 = m.evaluate(v, jac_for, exact) if jac_for else ev
             jn = ev2.jacobian if jac_for else np.zeros((m.data.x.size, 0))
             jac = (jn, phi, jac_for)
         return v, ycalc, r, rr, chi2_pat + float(rr @ rr), chi2_pat, jac
@@ -144,6 +149,7 @@ class Solver:
             return vv
 
         out = StageOutcome(name)
+        self.model.refresh_plans(at(u))  # discrete profile choices held for the stage
         v, ycalc, r, rr, chi2, chi2_pat, jac = self._point(at(u), lin, movable)
         values.update({n: v[n] for n in lin})
         out.chi2_start = chi2
@@ -198,14 +204,29 @@ class Solver:
                 self.progress(name, cycle, float(np.sqrt(chi2_pat / self.wy2)))
             if self.debug:
                 print(f"   predicted {predicted:.4g} achieved {prev - chi2:.4g}")
-            *_, jac = self._point(at(u), lin, movable)
+            # a nearly undamped step that barely helps: the minimum is reached
+            if prev - chi2 < tolerance * chi2 and lam < 1.0:
+                out.converged = True
+                break
+            # re-evaluate with this point's own discrete choices (see RietveldModel.evaluate)
+            v, ycalc, r, rr, chi2, chi2_pat, jac = self._point(at(u), lin, movable)
+            values.update({n: v[n] for n in lin})
         out.chi2 = chi2
         final = at(u)
         final.update({n: values[n] for n in lin})
-        state = self._final_state(final, nl, lin, amap, at, u)
-        for n, val in state.values.items():
-            ps[n].value = val
-        return out, state
+        for n in nl + lin:
+            ps[n].value = final[n]
+        self._last = (final, nl, lin, amap, at, u)
+        return out, FitState(final, ycalc, chi2, chi2_pat)
+
+    def final_state(self) -> FitState:
+        """The last stage's end point with its covariance, from exact derivatives.
+
+        Computed once, after the last stage: intermediate stages need no esds.
+        """
+        if self._last is None:
+            raise RuntimeError("no stage has run")
+        return self._final_state(*self._last)
 
     def _weighted_jacobian(self, jac, nl: list[str], amap: np.ndarray, npts: int) -> np.ndarray:
         """[∂y/∂u, Φ] weighted by 1/σ; ∂y/∂u = ∂y/∂p · A over the differentiated parameters."""
@@ -247,7 +268,8 @@ class Solver:
 
     def _final_state(self, v, nl, lin, amap, at, u) -> FitState:
         movable = [n for n, row in zip(nl, amap, strict=True) if np.abs(row).max() > 1e-12]
-        vv, ycalc, r, rr, chi2, chi2_pat, jac = self._point(v, lin, movable)
+        # the esds come from the exact derivatives, the steps from the fast ones
+        vv, ycalc, r, rr, chi2, chi2_pat, jac = self._point(v, lin, movable, exact=True)
         nu = amap.shape[1]
         jw = self._weighted_jacobian(jac, nl, amap, r.size)
         jr = self._restraint_jacobian(at, u, nu, len(lin), rr)
@@ -265,6 +287,19 @@ class Solver:
             cov = t @ cu @ t.T
         tmap = scipy.linalg.block_diag(amap, np.eye(len(lin))) if nu or lin else None
         return FitState(vv, ycalc, chi2, chi2_pat, names, cov, big_j.shape[1], tmap)
+
+
+def _linear_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients of a few columns: scaled normal equations, SVD if singular."""
+    norm = np.sqrt(np.maximum(np.einsum("ij,ij->j", a, a), 1e-300))
+    an = a / norm
+    try:
+        c = scipy.linalg.solve(an.T @ an, an.T @ b, assume_a="pos")
+    except (np.linalg.LinAlgError, ValueError):
+        c = np.linalg.lstsq(an, b, rcond=None)[0]
+    if not np.all(np.isfinite(c)):
+        c = np.linalg.lstsq(an, b, rcond=None)[0]
+    return c / norm
 
 
 def _within_bounds(

@@ -1,0 +1,609 @@
+"""Phases side by side: one table, simulated patterns, and the reflections that tell them apart.
+
+What a user looks at to decide whether a new heat-treated sample is trigonal,
+monoclinic or both (issue 4, item 4).
+
+Table
+-----
+Per phase: space group and crystal system, cell, volume per formula unit V/Z,
+crystallographic density, mean atomic volume M / (d · n)
+(:func:`xtal.analysis.symmetry.mean_atomic_volume`), the X–Y distances of the XY3
+units and the mean ring distortion (:func:`xtal.analysis.rings.rings`; absent,
+with the reason, for a phase without such units, e.g. Na2S), and for a phase taken
+from a refinement its weight fraction and R_Bragg.
+
+Distinguishing reflections
+--------------------------
+Each phase's reflections are simulated with the instrument (Kα1 positions with
+the instrument's zero and displacement shift).  Reflections of one phase at the
+same d (e.g. hkl and khl of a trigonal Laue class, which are separate families in
+-3 but coincide in 2θ) are one *peak* with the summed intensity.  A peak of phase p
+distinguishes p when
+
+* its intensity is above ``min_intensity`` (1 %) of p's strongest peak in the range, and
+* it lies more than one FWHM from every peak of every other phase, the FWHM being
+  the instrument's TCH pseudo-Voigt width at that peak's angle,
+  Γ = tch(Γ_G(U, V, W), Γ_L(X, Y, Z)) (:mod:`xtal.diffraction.profile`).
+
+"Every peak" of another phase means every peak above ``other_intensity`` (0.1 %) of
+that phase's strongest: a reflection a thousand times weaker than its phase's
+strongest is not seen in a laboratory pattern, and letting it veto a clear peak of
+the other phase would hide the reflections the user is looking for.  Peaks of the
+other phases up to one FWHM outside the range count too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from xtal.crystal.phase import Phase
+from xtal.diffraction.instrument import Instrument
+from xtal.diffraction.pattern import Pattern
+from xtal.errors import InputError
+
+if TYPE_CHECKING:
+    from xtal.refine.result import Result
+
+#: Default 2θ grid (degrees): the range of the Na3BS3 paper's laboratory patterns.
+DEFAULT_RANGE: tuple[float, float, float] = (10.0, 80.0, 0.01)
+# Reflections of one phase closer than this in d (Å) are one peak.
+_SAME_D = 1e-6
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    """One row of the comparison table.
+
+    Attributes
+    ----------
+    name
+        Phase name (made unique across the comparison).
+    origin
+        ``'library'`` (shipped, registered or CIF) or the refinement's result file.
+    formula, space_group, space_group_number, crystal_system
+        Composition and declared symmetry.
+    cell
+        a, b, c (Å), α, β, γ (°); ``cell_esd`` their esds (None when unknown).
+    volume
+        Cell volume (Å³).
+    formula_units
+        Z (may be fractional: 2/3 for the trigonal Na3BS3 model).
+    volume_per_formula_unit
+        V / Z (Å³).
+    density
+        Crystallographic density (g/cm³).
+    mean_atomic_volume
+        M / (d · n) (cm³/mol).
+    bond_lengths
+        Every X–Y distance (Å) of the XY3 units (3 per unit), or None without units.
+    mean_distortion_index, mean_angle_variance, mean_shape_measure
+        Ring distortion averaged over all rings (None without rings).
+    weight_fraction, weight_fraction_esd, r_bragg
+        From a refinement only (None otherwise); fractions, not percent.
+    notes
+        Why a value is missing (e.g. "no B atoms").
+    """
+
+    name: str
+    origin: str
+    formula: str
+    space_group: str
+    space_group_number: int
+    crystal_system: str
+    cell: tuple[float, float, float, float, float, float]
+    cell_esd: tuple[float | None, ...]
+    volume: float
+    formula_units: float
+    volume_per_formula_unit: float
+    density: float
+    mean_atomic_volume: float
+    bond_lengths: tuple[float, ...] | None
+    mean_distortion_index: float | None
+    mean_angle_variance: float | None
+    mean_shape_measure: float | None
+    weight_fraction: float | None = None
+    weight_fraction_esd: float | None = None
+    r_bragg: float | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def distinct_bond_lengths(self) -> tuple[float, ...]:
+        """The X–Y distances rounded to 10⁻⁴ Å, each once, ascending (empty without units)."""
+        if not self.bond_lengths:
+            return ()
+        return tuple(sorted({round(b, 4) for b in self.bond_lengths}))
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A peak of one phase: reflections at one d-spacing.
+
+    Attributes
+    ----------
+    phase
+        Phase name.
+    hkl
+        Every Laue-family representative at this d.
+    two_theta
+        Kα1 position (degrees) including the instrument's shift.
+    d
+        d-spacing (Å).
+    intensity
+        Summed Kα1 integrated intensity (arbitrary units of that phase).
+    relative_intensity
+        ``intensity`` / the phase's strongest peak in the range (0–1).
+    fwhm
+        Instrumental TCH FWHM at ``two_theta`` (degrees).
+    separation
+        Distance (degrees) to the nearest counted peak of the other phases
+        (inf if they have none).
+    """
+
+    phase: str
+    hkl: tuple[tuple[int, int, int], ...]
+    two_theta: float
+    d: float
+    intensity: float
+    relative_intensity: float
+    fwhm: float
+    separation: float
+
+    @property
+    def hkl_text(self) -> str:
+        """``'1 1 1'``, several families joined by ``' / '``."""
+        return " / ".join(" ".join(str(int(v)) for v in h) for h in self.hkl)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare` (JSON via :meth:`to_dict`; patterns are not serialised).
+
+    Attributes
+    ----------
+    phases
+        One :class:`PhaseSummary` per phase, in the order given.
+    distinguishing
+        Peaks that tell the phases apart, by phase then 2θ.
+    peaks
+        Every peak of each phase in the range above ``other_intensity`` (by phase name).
+    instrument
+        The instrument the patterns and widths come from.
+    two_theta
+        (start, stop, step) of the simulated patterns (degrees).
+    min_intensity, other_intensity
+        Thresholds (fractions of a phase's strongest peak) used.
+    patterns
+        The simulated pattern of each phase alone, peak height 100, by name.
+    structures
+        The phases compared, by name.
+    """
+
+    phases: tuple[PhaseSummary, ...]
+    distinguishing: tuple[Peak, ...]
+    peaks: dict[str, tuple[Peak, ...]]
+    instrument: Instrument
+    two_theta: tuple[float, float, float]
+    min_intensity: float
+    other_intensity: float
+    patterns: dict[str, Pattern] = field(repr=False, default_factory=dict)
+    structures: dict[str, Phase] = field(repr=False, default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of JSON types (infinities become None)."""
+
+        def peak(p: Peak) -> dict[str, Any]:
+            d = asdict(p)
+            d["hkl"] = [list(h) for h in p.hkl]
+            d["separation"] = _finite(p.separation)
+            return d
+
+        return {
+            "schema": "xtal.compare/1",
+            "two_theta": list(self.two_theta),
+            "instrument": self.instrument.as_dict(),
+            "min_intensity": self.min_intensity,
+            "other_intensity": self.other_intensity,
+            "phases": [asdict(s) for s in self.phases],
+            "distinguishing": [peak(p) for p in self.distinguishing],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text (strict: no NaN)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The comparison table as text: header (quantity, then one column per phase) and rows.
+
+        Values with a known esd are written ``3.9012(4)``; a missing value is ``'—'``.
+        """
+        from xtal.util.esd import format_esd
+
+        ph = self.phases
+        dash = "—"
+
+        def row(label: str, values: list[str]) -> list[str]:
+            return [label, *values]
+
+        def opt(v: float | None, fmt: str) -> str:
+            return dash if v is None else format(v, fmt)
+
+        rows = [
+            row("formula", [s.formula for s in ph]),
+            row("space group", [f"{s.space_group} ({s.space_group_number})" for s in ph]),
+            row("crystal system", [s.crystal_system for s in ph]),
+        ]
+        for i, label in enumerate(("a (Å)", "b (Å)", "c (Å)", "α (°)", "β (°)", "γ (°)")):
+            rows.append(row(label, [format_esd(s.cell[i], s.cell_esd[i], 4) for s in ph]))
+        rows += [
+            row("V (Å³)", [f"{s.volume:.3f}" for s in ph]),
+            row("Z", [_z_text(s.formula_units) for s in ph]),
+            row("V/Z (Å³)", [f"{s.volume_per_formula_unit:.3f}" for s in ph]),
+            row("density (g/cm³)", [f"{s.density:.4f}" for s in ph]),
+            row("mean atomic volume (cm³/mol)", [f"{s.mean_atomic_volume:.3f}" for s in ph]),
+            row("B–S (Å)", [_bonds_text(s) for s in ph]),
+            row("ring Δ (mean)", [opt(s.mean_distortion_index, ".2e") for s in ph]),
+            row("ring σ² (°², mean)", [opt(s.mean_angle_variance, ".3g") for s in ph]),
+            row("ring CSM (mean)", [opt(s.mean_shape_measure, ".3g") for s in ph]),
+        ]
+        if any(s.weight_fraction is not None for s in ph):
+            rows.append(row("weight fraction (wt%)", [_wt_text(s) for s in ph]))
+        if any(s.r_bragg is not None for s in ph):
+            rows.append(row("R_Bragg (%)", [opt(None if s.r_bragg is None else 100 * s.r_bragg,
+                                                ".2f") for s in ph]))
+        return ["", *(s.name for s in ph)], rows
+
+    def distinguishing_table(self) -> tuple[list[str], list[list[str]]]:
+        """The distinguishing reflections as text: header and one row per peak."""
+        header = ["phase", "hkl", "2θ (°)", "d (Å)", "I/I_max (%)", "FWHM (°)",
+                  "nearest other (°)"]
+        rows = [
+            [
+                p.phase,
+                p.hkl_text,
+                f"{p.two_theta:.3f}",
+                f"{p.d:.4f}",
+                f"{100 * p.relative_intensity:.1f}",
+                f"{p.fwhm:.3f}",
+                "—" if not math.isfinite(p.separation) else f"{p.separation:.3f}",
+            ]
+            for p in self.distinguishing
+        ]
+        return header, rows
+
+
+# -- entry point ---------------------------------------------------------------------------
+def compare(
+    phases: Sequence[Phase | Result | str | os.PathLike[str]],
+    instrument: Instrument | str | os.PathLike[str] | None = None,
+    two_theta: tuple[float, float, float] | None = None,
+    *,
+    center: str = "B",
+    ligand: str = "S",
+    min_intensity: float = 0.01,
+    other_intensity: float = 0.001,
+) -> Comparison:
+    """Compare two or more phases (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    phases
+        Phases, shipped/registered names, CIF paths, :class:`~xtal.refine.result.Result`
+        objects or refinement result directories (``result.json`` or the directory
+        holding one); a result contributes every refined phase with its weight
+        fraction, R_Bragg and cell esds.
+    instrument
+        An :class:`Instrument` or ``.instprm``/``.prm`` file; default: the refined
+        instrument of the first result given, else Cu Kα1/Kα2 defaults.
+    two_theta
+        (start, stop, step) in degrees; default: the first result's data range with
+        its step, else :data:`DEFAULT_RANGE`.
+    center, ligand
+        Elements of the trigonal-planar units (B and S for thioborates).
+    min_intensity
+        A distinguishing peak must exceed this fraction of its phase's strongest.
+    other_intensity
+        Peaks of the other phases weaker than this fraction of their strongest are
+        not counted as overlapping.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        Fewer than two phases, an unreadable phase or result, a bad range.
+    """
+    entries = _resolve(phases)
+    if len(entries) < 2:
+        raise InputError(f"compare needs at least two phases (got {len(entries)})")
+    if not (0 <= min_intensity < 1 and 0 <= other_intensity < 1):
+        raise InputError("intensity thresholds must be fractions in [0, 1)")
+    first_result = next((r for _, r, _ in entries if r is not None), None)
+    inst = _instrument(instrument, first_result)
+    tt = two_theta or _default_range(first_result)
+
+    from xtal.diffraction.simulate import simulate
+
+    names = _unique([p.name for p, _, _ in entries])
+    summaries: list[PhaseSummary] = []
+    patterns: dict[str, Pattern] = {}
+    structures: dict[str, Phase] = {}
+    all_peaks: dict[str, list[Peak]] = {}
+    for name, (phase, result, pname) in zip(names, entries, strict=True):
+        summaries.append(_summary(name, phase, result, pname, center, ligand))
+        pat = simulate(phase, inst, tt, peak_height=100.0)
+        patterns[name] = pat
+        structures[name] = phase
+        refl = next(iter(pat.reflections.values()))
+        all_peaks[name] = _peaks(name, refl, inst, tt[0], tt[1])
+
+    distinguishing: list[Peak] = []
+    counted: dict[str, list[Peak]] = {}
+    for name, pk in all_peaks.items():
+        strongest = _strongest(pk, tt[0], tt[1])
+        counted[name] = [p for p in pk if p.intensity > other_intensity * strongest]
+    final_peaks: dict[str, tuple[Peak, ...]] = {}
+    for name in all_peaks:
+        others = np.array(
+            [p.two_theta for other, ps in counted.items() if other != name for p in ps]
+        )
+        updated = []
+        for p in counted[name]:
+            sep = float(np.min(np.abs(others - p.two_theta))) if others.size else math.inf
+            q = Peak(**{**_fields(p), "separation": sep})
+            if tt[0] <= q.two_theta <= tt[1]:
+                updated.append(q)
+                if q.relative_intensity > min_intensity and sep > q.fwhm:
+                    distinguishing.append(q)
+        final_peaks[name] = tuple(updated)
+
+    return Comparison(
+        phases=tuple(summaries),
+        distinguishing=tuple(distinguishing),
+        peaks=final_peaks,
+        instrument=inst,
+        two_theta=(float(tt[0]), float(tt[1]), float(tt[2])),
+        min_intensity=float(min_intensity),
+        other_intensity=float(other_intensity),
+        patterns=patterns,
+        structures=structures,
+    )
+
+
+def instrument_fwhm(instrument: Instrument, two_theta: np.ndarray | float) -> np.ndarray:
+    """Instrumental TCH pseudo-Voigt FWHM (degrees) at ``two_theta`` (no sample broadening)."""
+    from xtal.diffraction.profile import gaussian_fwhm, lorentzian_fwhm, tch
+
+    tt = np.atleast_1d(np.asarray(two_theta, float))
+    fg = gaussian_fwhm(tt, instrument.U, instrument.V, instrument.W)
+    fl = lorentzian_fwhm(tt, instrument.X, instrument.Y, instrument.Z)
+    return tch(fg, fl)[0]
+
+
+# -- pieces --------------------------------------------------------------------------------
+def _resolve(
+    items: Sequence[Phase | Result | str | os.PathLike[str]],
+) -> list[tuple[Phase, Result | None, str | None]]:
+    """(phase, result it came from or None, its name in that result) for every input."""
+    from xtal.crystal.library import load_phase
+    from xtal.refine.result import Result
+
+    out: list[tuple[Phase, Result | None, str | None]] = []
+    for item in items:
+        if isinstance(item, Phase):
+            out.append((item, None, None))
+            continue
+        result = item if isinstance(item, Result) else _maybe_result(item)
+        if result is not None:
+            if not result.phases:
+                raise InputError("the refinement result has no phases", _source(item))
+            out += [(pr.phase, result, n) for n, pr in result.phases.items()]
+            continue
+        out.append((load_phase(item), None, None))  # type: ignore[arg-type]
+    return out
+
+
+def _maybe_result(item: str | os.PathLike[str]) -> Result | None:
+    """A :class:`Result` if ``item`` is a result directory or a ``result.json``, else None."""
+    from xtal.refine.result import Result
+
+    p = Path(item)
+    if p.is_dir():
+        if not (p / "result.json").is_file():
+            raise InputError("directory holds no result.json (not a refinement result)", p)
+        return Result.load(p)
+    if p.is_file() and p.suffix.lower() == ".json":
+        return Result.load(p)
+    return None
+
+
+def _source(item: object) -> str | None:
+    return None if not isinstance(item, str | os.PathLike) else str(item)
+
+
+def _instrument(
+    given: Instrument | str | os.PathLike[str] | None, result: Result | None
+) -> Instrument:
+    if isinstance(given, Instrument):
+        return given
+    if given is not None:
+        from xtal.io.instprm import read_instrument
+
+        return read_instrument(given)
+    return result.instrument if result is not None else Instrument()
+
+
+def _default_range(result: Result | None) -> tuple[float, float, float]:
+    if result is None or result.curves.x.size < 2:
+        return DEFAULT_RANGE
+    x = result.curves.x
+    return (float(x[0]), float(x[-1]), float(np.median(np.diff(x))))
+
+
+def _unique(names: list[str]) -> list[str]:
+    # two result directories may hold phases of one name; the table needs them apart
+    out: list[str] = []
+    for n in names:
+        k, cand = 2, n
+        while cand in out:
+            cand, k = f"{n} ({k})", k + 1
+        out.append(cand)
+    return out
+
+
+def _summary(
+    name: str, phase: Phase, result: Result | None, pname: str | None, center: str, ligand: str
+) -> PhaseSummary:
+    from xtal.analysis.rings import rings
+    from xtal.analysis.symmetry import mean_atomic_volume
+
+    c = phase.cell
+    keys = ("a", "b", "c", "alpha", "beta", "gamma")
+    cell_esd: tuple[float | None, ...] = (None,) * 6
+    wf = wf_esd = rb = None
+    origin = "library" if phase.source is None else str(phase.source)
+    notes: list[str] = []
+    if result is not None and pname is not None:
+        pr = result.phases[pname]
+        cell_esd = tuple(
+            (pr.cell[k].esd if k in pr.cell and pr.cell[k].esd else None) for k in keys
+        )
+        wf, wf_esd, rb = _finite(pr.weight_fraction.value), pr.weight_fraction.esd, pr.r_bragg
+        origin = f"refinement ({result.data_source or 'unknown data'})"
+    bonds = di = av = sm = None
+    try:
+        rep = rings(phase, center=center, ligand=ligand)
+    except InputError as err:
+        # a phase without XY3 units (Na2S) or without layers still belongs in the table
+        notes.append(f"no {center}–{ligand} rings: {err.message}")
+    else:
+        bonds = tuple(float(b) for u in rep.units for b in u.bond_lengths)
+        di, av, sm = (
+            rep.mean_distortion_index,
+            rep.mean_angle_variance,
+            rep.mean_shape_measure,
+        )
+    z = phase.formula_units
+    return PhaseSummary(
+        name=name,
+        origin=origin,
+        formula=phase.formula,
+        space_group=phase.space_group.hm_compact,
+        space_group_number=phase.space_group.number,
+        crystal_system=phase.space_group.crystal_system,
+        cell=tuple(float(getattr(c, k)) for k in keys),  # type: ignore[arg-type]
+        cell_esd=cell_esd,
+        volume=float(c.volume),
+        formula_units=float(z),
+        volume_per_formula_unit=float(c.volume / z),
+        density=float(phase.density),
+        mean_atomic_volume=float(mean_atomic_volume(phase)),
+        bond_lengths=bonds,
+        mean_distortion_index=di,
+        mean_angle_variance=av,
+        mean_shape_measure=sm,
+        weight_fraction=wf,
+        weight_fraction_esd=wf_esd,
+        r_bragg=None if rb is None else _finite(rb),
+        notes=tuple(notes),
+    )
+
+
+def _peaks(name: str, refl: Any, inst: Instrument, lo: float, hi: float) -> list[Peak]:
+    """Group a phase's reflections into peaks of equal d (window: range ± 1 FWHM + 1°)."""
+    tth = np.asarray(refl.columns["two_theta"], float)
+    inten = np.asarray(refl.columns["intensity"], float)
+    d = np.asarray(refl.d, float)
+    keep = np.isfinite(tth) & (tth >= lo - 1.0 - instrument_fwhm(inst, lo)[0])
+    keep &= tth <= hi + 1.0 + instrument_fwhm(inst, hi)[0]
+    idx = np.nonzero(keep)[0]
+    idx = idx[np.argsort(tth[idx], kind="stable")]
+    groups: list[list[int]] = []
+    for i in idx:
+        if groups and abs(d[groups[-1][0]] - d[i]) < _SAME_D:
+            groups[-1].append(int(i))
+        else:
+            groups.append([int(i)])
+    peaks = []
+    for g in groups:
+        pos = float(tth[g[0]])
+        peaks.append(
+            Peak(
+                phase=name,
+                hkl=tuple(tuple(int(v) for v in refl.hkl[i]) for i in g),
+                two_theta=pos,
+                d=float(d[g[0]]),
+                intensity=float(inten[g].sum()),
+                relative_intensity=0.0,
+                fwhm=float(instrument_fwhm(inst, pos)[0]),
+                separation=math.inf,
+            )
+        )
+    top = _strongest(peaks, lo, hi)
+    return [
+        Peak(**{**_fields(p), "relative_intensity": p.intensity / top if top > 0 else 0.0})
+        for p in peaks
+    ]
+
+
+def _fields(p: Peak) -> dict[str, Any]:
+    # dataclasses.asdict would turn the hkl tuples into lists
+    return {k: getattr(p, k) for k in Peak.__dataclass_fields__}
+
+
+def _strongest(peaks: list[Peak], lo: float, hi: float) -> float:
+    inside = [p.intensity for p in peaks if lo <= p.two_theta <= hi]
+    return max(inside) if inside else 0.0
+
+
+def _z_text(z: float) -> str:
+    from fractions import Fraction
+
+    f = Fraction(z).limit_denominator(48)
+    return str(f.numerator) if f.denominator == 1 else f"{f} ({z:.4g})"
+
+
+def _bonds_text(s: PhaseSummary) -> str:
+    # a few distinct lengths are listed; many (a monoclinic or ordered cell) are summarised
+    b = s.distinct_bond_lengths
+    if not b:
+        return "—"
+    if len(b) <= 3:
+        return ", ".join(f"{v:.4f}" for v in b)
+    mean = sum(s.bond_lengths or ()) / len(s.bond_lengths or (1,))
+    return f"{b[0]:.4f}–{b[-1]:.4f} (mean {mean:.4f})"
+
+
+def _wt_text(s: PhaseSummary) -> str:
+    from xtal.util.esd import format_esd
+
+    if s.weight_fraction is None:
+        return "—"
+    esd = None if s.weight_fraction_esd is None else 100 * s.weight_fraction_esd
+    return format_esd(100 * s.weight_fraction, esd, 2)
+
+
+def _finite(v: float | None) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+__all__ = [
+    "DEFAULT_RANGE",
+    "Comparison",
+    "Peak",
+    "PhaseSummary",
+    "compare",
+    "instrument_fwhm",
+]

@@ -1,0 +1,236 @@
+"""The output directory of a refinement, written all at once or not at all.
+
+``xtal refine ... --out DIR`` writes
+
+* ``result.json``: :meth:`xtal.refine.result.Result.dumps` (schema ``xtal.result/1``);
+* ``<phase>.cif``: one refined structure per phase, esds in parentheses;
+* ``fit.png``: the Rietveld figure (:func:`xtal.io.plots.plot_fit`);
+* ``report.md``: the tables of :mod:`xtal.io.report_md`;
+* ``refine.log``: command line, start/end time, per-stage summary, warnings.
+
+Every file is first written into a temporary sibling directory (same parent, so
+the final move is a rename on one file system) and only the complete set is moved
+into place.  With ``force`` an existing DIR is renamed aside, the new one renamed in,
+and only then is the old one deleted: a crash leaves either the old or the new
+directory (the old one possibly under its temporary name), never a mixture.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from xtal.errors import InputError
+from xtal.io.cif_write import format_cif
+from xtal.io.files import atomic_write
+from xtal.io.plots import plot_fit
+from xtal.io.report_md import format_report
+from xtal.refine.result import PhaseResult, Result
+
+RESULT_JSON = "result.json"
+FIT_PNG = "fit.png"
+REPORT_MD = "report.md"
+LOG = "refine.log"
+
+# Result site keys → the dot-path keys xtal.io.cif_write looks esds up by
+_CIF_SITE_KEYS = {"x": "x", "y": "y", "z": "z", "occ": "occ", "biso": "b_iso"}
+
+
+@dataclass
+class RefineOutputs:
+    """Where the files of one refinement went."""
+
+    directory: Path
+    result_json: Path
+    report: Path
+    plot: Path
+    log: Path
+    cifs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file written, in a stable order."""
+        return [self.result_json, *self.cifs.values(), self.plot, self.report, self.log]
+
+
+def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
+    """Refuse an output directory that cannot or must not be used; return it.
+
+    A missing directory is fine (it will be created, with its parents); an empty
+    one is fine; a non-empty one needs ``force``; a file of that name is refused.
+    Called before the refinement starts so that nothing is computed in vain.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("output path exists and is not a directory", p)
+    if p.is_dir() and any(p.iterdir()) and not force:
+        raise InputError("output directory is not empty; use --force to replace its contents", p)
+    anchor = p.parent
+    while not anchor.exists():  # the nearest existing ancestor must be writable
+        anchor = anchor.parent
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        raise InputError("cannot create the output directory here (permission denied)", p)
+    return p
+
+
+def cif_esds(phase: PhaseResult) -> dict[str, float]:
+    """The esds of one phase by the keys :func:`xtal.io.cif_write.format_cif` expects.
+
+    ``cell.a`` … ``cell.gamma`` and ``sites.<label>.{x,y,z,occ,b_iso}``; parameters
+    that were not refined (esd None) are left out, so they are written without
+    parentheses.  A zero esd (a parameter symmetry holds fixed, e.g. γ = 120° of a
+    trigonal cell) is left out as well.
+    """
+    out: dict[str, float] = {}
+    for key, v in phase.cell.items():
+        if key != "volume" and v.esd:
+            out[f"cell.{key}"] = v.esd
+    for label, values in phase.sites.items():
+        for key, v in values.items():
+            if key in _CIF_SITE_KEYS and v.esd:
+                out[f"sites.{label}.{_CIF_SITE_KEYS[key]}"] = v.esd
+    return out
+
+
+def cif_filename(name: str) -> str:
+    """A safe file name for the refined CIF of phase ``name``."""
+    return (re.sub(r"[^A-Za-z0-9_.\-]", "_", name).strip(".") or "phase") + ".cif"
+
+
+def refined_cif(result: Result, name: str) -> str:
+    """CIF text of refined phase ``name`` with the refinement's esds and provenance."""
+    pr = result.phases[name]
+    # esds a starting CIF carried (Phase.extra['esd']) describe the old model, not this one
+    # and the starting model's provenance is quoted as such, not as this CIF's own
+    phase = replace(pr.phase, extra={**pr.phase.extra, "esd": {}}, provenance="")
+    lines = [
+        f"refined by {result.engine} {result.xtal_version} on {result.created or 'unknown date'}",
+        f"data: {result.data_source or 'unknown'}; recipe: {result.recipe or 'unknown'}",
+        f"R_Bragg = {100 * pr.r_bragg:.2f} %; weight fraction = {pr.weight_fraction}",
+    ]
+    if result.stopped:
+        lines.append(f"refinement STOPPED ({result.stopped}); values are the last good state")
+    if pr.phase.provenance.strip():
+        lines.append("starting model:")
+        lines += [f"  {ln}" for ln in pr.phase.provenance.splitlines()]
+    return format_cif(phase, esds=cif_esds(pr), provenance="\n".join(lines),
+                      rwp=100 * result.rwp)
+
+
+def format_log(result: Result, command: str, started: _dt.datetime,
+               finished: _dt.datetime) -> str:
+    """Text of ``refine.log``: command, times, per-stage summary, warnings."""
+    lines = [
+        f"command: {command}",
+        f"started: {started.isoformat(timespec='seconds')}",
+        f"finished: {finished.isoformat(timespec='seconds')}"
+        f" ({(finished - started).total_seconds():.1f} s)",
+        f"data: {result.data_source}",
+        f"recipe: {result.recipe}",
+        f"engine: {result.engine} {result.xtal_version}",
+        "",
+        "stages:",
+    ]
+    for st in result.stages:
+        state = "stopped: " + st["stopped"] if st.get("stopped") else (
+            "converged" if st.get("converged") else "cycle limit reached")
+        lines.append(
+            f"  {st['name']}: {st.get('refined', '?')} parameters, {st['cycles']} cycles,"
+            f" chi2 {_g(st.get('chi2_start'))} -> {_g(st.get('chi2'))}, {state}"
+        )
+    lines += [
+        "",
+        f"Rwp = {100 * result.rwp:.3f} %  Rp = {100 * result.rp:.3f} %"
+        f"  Rexp = {100 * result.rexp:.3f} %  GOF = {result.gof:.3f}",
+        f"points = {result.n_points}  refined parameters = {result.n_parameters}",
+    ]
+    for name, pr in result.phases.items():
+        lines.append(f"{name}: weight fraction {pr.weight_fraction},"
+                     f" R_Bragg {100 * pr.r_bragg:.2f} %")
+    if result.warnings:
+        lines += ["", "warnings:"] + [f"  {w}" for w in result.warnings]
+    lines += ["", f"STOPPED: {result.stopped}" if result.stopped else "finished normally"]
+    return "\n".join(lines) + "\n"
+
+
+def _g(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.6g}"
+
+
+def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
+                     force: bool = False) -> RefineOutputs:
+    """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
+
+    Parameters
+    ----------
+    result
+        The refinement.
+    out_dir
+        Target directory; created (with parents) if missing.
+    log_text
+        Contents of ``refine.log`` (see :func:`format_log`).
+    force
+        Replace a non-empty ``out_dir``.
+
+    Returns
+    -------
+    RefineOutputs
+        Paths of the files in their final place.
+    """
+    target = check_output_dir(out_dir, force).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    try:
+        names = _write_all(result, tmp, log_text)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+        _move_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return RefineOutputs(
+        directory=target,
+        result_json=target / RESULT_JSON,
+        report=target / REPORT_MD,
+        plot=target / FIT_PNG,
+        log=target / LOG,
+        cifs={n: target / f for n, f in names.items()},
+    )
+
+
+def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
+    atomic_write(where / RESULT_JSON, result.dumps())
+    names: dict[str, str] = {}
+    for name in result.phases:
+        fname = cif_filename(name)
+        if fname in names.values():  # two names that sanitise alike
+            fname = f"{Path(fname).stem}_{len(names) + 1}.cif"
+        atomic_write(where / fname, refined_cif(result, name))
+        names[name] = fname
+    plot_fit(result, where / FIT_PNG)
+    atomic_write(where / REPORT_MD, format_report(result))
+    atomic_write(where / LOG, log_text)
+    return names
+
+
+def _move_into_place(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(new, target)
+        return
+    if not any(target.iterdir()):
+        os.rmdir(target)
+        os.rename(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rmdir(old)  # only the unique name is wanted
+    os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(old, target)  # put the old results back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
