@@ -5,6 +5,10 @@ Public API
 load_phase(name_or_path) -> Phase
 simulate(phases, instrument, two_theta) -> Pattern
 read_pattern(path) -> list[Pattern]
+refine(pattern, phases, instrument=None, recipe=None) -> Result
+compare(phases, instrument=None) -> Comparison
+symmetry(phase) -> SymmetryReport;  rings(phase) -> RingReport
+export_cif(phase, path) -> Path
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ _LAZY = {
     "write_instprm": "xtal.io.instprm",
     "read_pattern": "xtal.io.patterns",
     "simulate": "xtal.diffraction.simulate",
+    "refine": "xtal.refine",
+    "Result": "xtal.refine.result",
+    "load_recipe": "xtal.refine.recipe",
+    "compare": "xtal.analysis.compare",
+    "symmetry": "xtal.analysis.symmetry",
+    "rings": "xtal.analysis.rings",
+    "export_cif": "xtal.io.cif_write",
 }
 
 __all__ = sorted(_LAZY)
@@ -45,5 +56,10 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        if name == "refine":
+            return module  # the package is callable: xtal.refine(pattern, phases, ...)
+        if name == "export_cif":
+            return module.write_cif
+        return getattr(module, name)
     raise AttributeError(f"module 'xtal' has no attribute {name!r}")

@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(err, exceptions.ClickException):
             err.show()
             sys.exit(2)
-        if isinstance(err, exceptions.Abort):
+        abort = getattr(exceptions, "Abort", None)  # not every vendored click has it
+        if abort is not None and isinstance(err, abort):
             sys.exit(1)
         raise
 

@@ -356,52 +356,53 @@ def render_peaks(
     count = hi - lo
     total = int(count.sum())
     if total:
-        sig2 = g_sub * g_sub / (8.0 * LN2)
-        a_g = a_sub * (1.0 - eta_sub) / np.sqrt(2.0 * np.pi * sig2)
-        c_g = -0.5 / sig2
-        hw2 = 0.25 * g_sub * g_sub
-        a_l = a_sub * eta_sub * 0.5 * g_sub / np.pi
-        k = np.repeat(np.arange(spos.size), count)
+        # per-sub-peak constants spread over each window with np.repeat (windows are
+        # contiguous), so that the per-point work is a handful of multiply-adds
+        def rep(a: np.ndarray) -> np.ndarray:
+            return np.repeat(a, count)
+
         start = np.cumsum(count) - count
-        idx = lo[k] + (np.arange(total) - start[k])
-        dx = x[idx] - spos[k]
+        idx = rep(lo - start) + np.arange(total)
+        dx = x[idx] - rep(spos)
         d2 = dx * dx
-        val = a_g[k] * np.exp(c_g[k] * d2) + a_l[k] / (d2 + hw2[k])
+        sig2 = g_sub * g_sub / (8.0 * LN2)
+        hw2 = 0.25 * g_sub * g_sub
+        hw_pi = 0.5 * g_sub / np.pi
+        norm_g = (1.0 - eta_sub) / np.sqrt(2.0 * np.pi * sig2)
+        gauss = np.exp(rep(-0.5 / sig2) * d2)  # un-normalised
+        den = 1.0 / (d2 + rep(hw2))
+        unit = rep(norm_g) * gauss + rep(eta_sub * hw_pi) * den  # unit-area pseudo-Voigt
         if bb is not None:
-            val *= _berar_baldinozzi(bb, x[idx] - pos[parent][k], pos[parent][k], g_sub[k])
+            unit *= _berar_baldinozzi(bb, x[idx] - rep(pos[parent]), rep(pos[parent]), rep(g_sub))
+        val = unit * rep(a_sub)
         if derivatives:
-            # unit-area profile of each sub-peak (before the tail hand-over)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                unit = np.where(a_sub[k] != 0, val / a_sub[k], 0.0)
             indptr = np.concatenate([[0], np.cumsum(count)])
             fg = np.broadcast_to(np.asarray(fwhm_g, float), pos.shape)
             mats = _core_derivatives(
                 (x.size, count.size),
                 idx,
                 indptr,
-                k,
+                rep,
                 dx,
                 d2,
+                gauss,
+                den,
                 sig2,
                 hw2,
                 g_sub,
                 eta_sub,
-                _tch_partials(fg, fl, gam),
-                parent,
+                norm_g,
+                [v[parent] for v in _tch_partials(fg, fl, gam)],
             )
             matrix = sparse.csc_matrix((unit, idx, indptr), shape=(x.size, count.size))
         if tails:
             # only points beyond BLEND_START·Γb carry a handed-over tail
-            inv_gb = 1.0 / g_band
-            far = np.abs(dx) * inv_gb[k] > BLEND_START
-            kf = k[far]
-            a_t = a_sub * eta_sub * g_sub / np.pi * 0.5  # (Γ/Γb)·η·area·(Γb/2π)
-            c_t = 0.25 * (g_band**2 - g_sub**2)  # second-order width correction
-            hwb2 = 0.25 * g_band[kf] ** 2
-            den = d2[far] + hwb2
-            val[far] -= (
-                a_t[kf] / den * (1.0 + c_t[kf] / den) * _smoothstep(np.abs(dx[far]) * inv_gb[kf])
-            )
+            inv_gb = rep(1.0 / g_band)
+            far = np.abs(dx) * inv_gb > BLEND_START
+            a_t = rep(a_sub * eta_sub * g_sub / np.pi * 0.5)[far]  # (Γ/Γb)·η·area·(Γb/2π)
+            c_t = rep(0.25 * (g_band**2 - g_sub**2))[far]  # second-order width correction
+            dfar = d2[far] + rep(0.25 * g_band**2)[far]
+            val[far] -= a_t / dfar * (1.0 + c_t / dfar) * _smoothstep(np.abs(dx[far]) * inv_gb[far])
         y += np.bincount(idx, weights=val, minlength=x.size)
 
     if tails:
@@ -445,28 +446,32 @@ def _tch_partials(fg: np.ndarray, fl: np.ndarray, gam: np.ndarray) -> tuple[np.n
 
 
 def _core_derivatives(
-    shape, idx, indptr, k, dx, d2, sig2, hw2, g_sub, eta_sub, partials, parent
+    shape, idx, indptr, rep, dx, d2, gauss, den, sig2, hw2, gam, eta, norm_g, partials
 ) -> tuple[sparse.csc_matrix, sparse.csc_matrix, sparse.csc_matrix]:
-    """∂pV/∂position, ∂pV/∂Γ_G, ∂pV/∂Γ_L of each sub-peak (unit area, core windows)."""
-    inv_sig2 = (1.0 / sig2)[k]
-    gauss = np.exp(-0.5 * d2 * inv_sig2) * (1.0 / np.sqrt(2.0 * np.pi * sig2))[k]
-    den = 1.0 / (d2 + hw2[k])
-    hw_pi = (np.sqrt(hw2) / np.pi)[k]
-    lor = hw_pi * den
-    e = eta_sub[k]
-    ge = (1.0 - e) * gauss
-    d_pos = dx * (ge * inv_sig2 + e * 2.0 * hw_pi * den * den)
+    """∂pV/∂position, ∂pV/∂Γ_G, ∂pV/∂Γ_L of each sub-peak (unit area, core windows).
+
+    Reuses the Gaussian (un-normalised) and 1/(x² + γ²) already computed for the
+    pattern; Γ_G and Γ_L enter through the TCH Γ and η (``partials``).
+    """
+    dgg, dgl, deg, delo = partials
+    inv_sig2 = 1.0 / sig2
+    ge = rep(norm_g) * gauss  # (1 − η) G
+    den2 = den * den
+    d_pos = dx * (ge * rep(inv_sig2) + rep(2.0 * eta * 0.5 * gam / np.pi) * den2)
     d_gam = (
-        ge * (d2 * inv_sig2 - 1.0) * (1.0 / g_sub)[k]
-        + e * (0.5 / np.pi) * (d2 - hw2[k]) * den * den
+        ge * (d2 * rep(inv_sig2) - 1.0) * rep(1.0 / gam)
+        + rep(eta * 0.5 / np.pi) * (d2 - rep(hw2)) * den2
     )
-    d_eta = lor - gauss
-    dgg, dgl, deg, delo = (v[parent][k] for v in partials)
+    d_eta = rep(0.5 * gam / np.pi) * den - rep(1.0 / np.sqrt(2.0 * np.pi * sig2)) * gauss
 
     def mat(data: np.ndarray) -> sparse.csc_matrix:
         return sparse.csc_matrix((data, idx, indptr), shape=shape)
 
-    return mat(d_pos), mat(d_gam * dgg + d_eta * deg), mat(d_gam * dgl + d_eta * delo)
+    return (
+        mat(d_pos),
+        mat(d_gam * rep(dgg) + d_eta * rep(deg)),
+        mat(d_gam * rep(dgl) + d_eta * rep(delo)),
+    )
 
 
 def _berar_baldinozzi(

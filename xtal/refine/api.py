@@ -275,7 +275,8 @@ def _result(
         for i, nme in enumerate(state.names):
             esd[nme] = float(np.sqrt(max(cov[i, i], 0.0)))
     params = {
-        nme: Value(par.value, esd.get(nme) if par.refine else None)
+        # a refined parameter that constraints hold fixed (a cubic α) has no esd either
+        nme: Value(par.value, (esd.get(nme) or None) if par.refine else None)
         for nme, par in model.params.params.items()
     }
     correlations = _correlations(state, cov, model)

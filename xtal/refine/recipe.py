@@ -163,6 +163,13 @@ def parse_recipe(data: dict, source: str | None = None) -> Recipe:
                 bool(st.get("partial_occupancy_only", False)),
             )
         )
+    try:
+        return _parse(data, stages, where, source)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"recipe entry missing or not a number: {exc}", where) from None
+
+
+def _parse(data: dict, stages: list, where: str | None, source: str | None) -> Recipe:
     bg = data.get("background", {})
     halos = tuple(
         HaloStart(
