@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]' || true
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/refine.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check xtal tests bench
