@@ -57,7 +57,7 @@ def test_refine_writes_every_output(refined) -> None:
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["result.json", "Na3BS3-trigonal.cif", "Na2S.cif", "fit.png",
-                            "report.md", "refine.log"])
+                            "report.md", "report.html", "refine.log"])
     # no temporary sibling directory is left behind
     assert [p.name for p in out.parent.iterdir()] == ["out"]
     # the summary names the cells, weight fractions, Rwp and where the outputs are
@@ -248,11 +248,13 @@ def test_report_regenerates_and_refuses_to_overwrite(refined, tmp_path: Path) ->
     assert (copy / "report.md").read_bytes() == old
     (copy / "report.md").unlink()
     (copy / "fit.png").unlink()
+    (copy / "report.html").unlink()
     proc = run_xtal(tmp_path, "report", "copy")
     assert proc.returncode == 0, proc.stderr
     new = (copy / "report.md").read_text(encoding="utf-8")
     # same tables (the report is a function of result.json alone)
     assert new == old.decode("utf-8")
     assert (copy / "fit.png").read_bytes()[:8] == PNG_MAGIC
+    assert "<svg" in (copy / "report.html").read_text(encoding="utf-8")
     proc = run_xtal(tmp_path, "report", "copy", "--force")
     assert proc.returncode == 0, proc.stderr

@@ -217,8 +217,10 @@ def report_command(
     result_dir: Path = typer.Argument(..., help="Directory holding result.json (or the file)."),
     force: bool = typer.Option(False, "--force", help="Overwrite report.md and fit.png."),
     no_plot: bool = typer.Option(False, "--no-plot", help="Write report.md only."),
+    html: bool = typer.Option(True, "--html/--no-html",
+                              help="Also write report.html (self-contained)."),
 ) -> None:
-    """Regenerate report.md (and fit.png) from a refinement's result.json."""
+    """Regenerate report.md, report.html and fit.png from a refinement's result.json."""
     from xtal.io.files import check_writable
     from xtal.io.plots import check_plot_path, plot_fit
     from xtal.io.refine_output import FIT_PNG, REPORT_MD
@@ -230,8 +232,14 @@ def report_command(
     # check both targets before writing either
     report = check_writable(where / REPORT_MD, force)
     plot = None if no_plot else check_plot_path(where / FIT_PNG, force)
+    if html:
+        check_writable(where / "report.html", force)
     write_report(result, report, force=force)
     written = [report]
     if plot is not None:
         written.append(plot_fit(result, plot, force=force))
+    if html:
+        from xtal.io.report_html import write_report_html
+
+        written += write_report_html(where, force=True)
     Console(stderr=True).print("wrote " + ", ".join(str(p) for p in written), highlight=False)

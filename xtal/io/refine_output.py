@@ -6,6 +6,7 @@
 * ``<phase>.cif``: one refined structure per phase, esds in parentheses;
 * ``fit.png``: the Rietveld figure (:func:`xtal.io.plots.plot_fit`);
 * ``report.md``: the tables of :mod:`xtal.io.report_md`;
+* ``report.html``: the same and more as one self-contained page (:mod:`xtal.io.report_html`);
 * ``refine.log``: command line, start/end time, per-stage summary, warnings.
 
 Every file is first written into a temporary sibling directory (same parent, so
@@ -214,6 +215,10 @@ def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
     plot_fit(result, where / FIT_PNG)
     atomic_write(where / REPORT_MD, format_report(result))
     atomic_write(where / LOG, log_text)
+    # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links)
+    from xtal.io.report_html import write_report_html
+
+    write_report_html(where)
     return names
 
 
