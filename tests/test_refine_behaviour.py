@@ -113,3 +113,54 @@ def test_range_without_points_is_an_input_error():
     pattern, _ = _simulated(load_phase("Na2S"))
     with pytest.raises(InputError, match="no data points"):
         refine(pattern, ["Na2S"], TRUE_INST, RECIPE, two_theta_range=(85.0, 90.0))
+
+
+def test_distance_restraint_pulls_towards_its_target():
+    """B1–S1 lie in one z plane of the trigonal model, so their distance is a/√3 (2.252 Å
+    for a = 3.901 Å): restrained to 2.26 Å with a tiny σ, the cell a must follow it."""
+    from xtal.refine.parameters import Restraint
+
+    phase = load_phase("Na3BS3-trigonal")
+    pattern, _ = _simulated(phase)
+    recipe = parse_recipe(
+        {
+            "background": {"chebyshev": 3},
+            "stage": [
+                {"name": "scale", "refine": ["phases.*.scale", "background.chebyshev.*"]},
+                {"name": "cell", "refine": ["phases.*.cell.*"], "cycles": 20, "tolerance": 1e-6},
+            ],
+        }
+    )
+    free = refine(pattern, [phase], TRUE_INST, recipe)
+    held = refine(
+        pattern,
+        [phase],
+        TRUE_INST,
+        recipe,
+        restraints=[Restraint("Na3BS3-trigonal", "B1", "S1", 2.26, 1e-5)],
+    )
+    a_free = free.phases["Na3BS3-trigonal"].cell["a"].value
+    a_held = held.phases["Na3BS3-trigonal"].cell["a"].value
+    assert a_free == pytest.approx(phase.cell.a, abs=2e-3)  # the data's own value
+    target = 2.26 * np.sqrt(3)
+    assert abs(a_held - target) < 0.1 * abs(a_free - target)  # the restraint wins
+
+
+def test_preferred_orientation_needs_an_axis():
+    phase = load_phase("Na2S")
+    pattern, _ = _simulated(phase)
+    recipe = parse_recipe(
+        {
+            "background": {"chebyshev": 3},
+            "stage": [
+                {
+                    "name": "scale",
+                    "refine": ["phases.*.scale", "background.chebyshev.*", "phases.*.po.ratio"],
+                }
+            ],
+        }
+    )
+    res = refine(pattern, [phase], TRUE_INST, recipe)
+    assert any("preferred-orientation axis" in w for w in res.warnings)
+    res = refine(pattern, [phase], TRUE_INST, recipe, preferred_orientation={"Na2S": (1, 1, 1)})
+    assert res.stopped is None and res.value("phases.Na2S.po.ratio").esd is not None

@@ -12,6 +12,7 @@ import numpy as np
 from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
+from xtal.diffraction.simulate import PhaseTerms
 from xtal.errors import InputError, RefinementError
 from xtal.refine.model import Data, HaloSpec, RietveldModel
 from xtal.refine.parameters import Restraint, match_names, parse_constraint
@@ -35,6 +36,7 @@ def refine(
     restraints: Sequence[Restraint] = (),
     fcj: str | None = None,
     background_points: Sequence[tuple[float, float]] | str | os.PathLike[str] | None = None,
+    preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
@@ -66,6 +68,10 @@ def refine(
         A fixed background given as (2θ, intensity) points or a file of them
         (two columns, e.g. FullProf's ``.BGR``), interpolated linearly and added
         to the refined background; it is not refined.
+    preferred_orientation
+        March–Dollase axis (hkl of the reciprocal-lattice direction) per phase name;
+        the ratio ``phases.<name>.po.ratio`` is then refinable.  A recipe may set it
+        too: ``[phase."<name>"] po_axis = [0, 0, 1]``.
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
 
@@ -108,6 +114,7 @@ def refine(
         halos=[HaloSpec(h.position, h.fwhm, 0.0, h.lorentz_fraction) for h in rec.halos],
         fcj=fcj or rec.fcj,
         fixed_background=fixed_bg,
+        terms=_phase_terms(rec, loaded, preferred_orientation or {}),
     )
     warnings: list[str] = []
     names = model.params.names
@@ -144,6 +151,7 @@ def refine(
                 matched = [m for m in matched if m in partial]
             refine_set += [m for m in matched if m not in refine_set]
         active = [n for n in refine_set if not any(_match(n, f) for f in fix)]
+        active = _usable(active, model, warnings)
         if state is not None and set(active) == set(previous):
             continue  # the stage adds nothing: the previous one already refined all of it
         previous = list(active)
@@ -167,6 +175,46 @@ def refine(
         raise RefinementError("the recipe has no stages")
     state = solver.final_state()
     return _result(model, solver, state, rec, pat, stage_logs, warnings, stopped)
+
+
+def _phase_terms(
+    rec: Recipe, phases: list[Phase], axes: dict[str, tuple[int, int, int]]
+) -> dict[str, PhaseTerms]:
+    """Preferred-orientation axes from the recipe's [phase.<name>] tables and the caller."""
+    import fnmatch
+
+    out = {}
+    for p in phases:
+        axis = axes.get(p.name)
+        for pattern, opts in rec.phase_options.items():
+            if axis is None and fnmatch.fnmatchcase(p.name, pattern) and "po_axis" in opts:
+                axis = opts["po_axis"]
+        if axis is not None:
+            if len(axis) != 3 or not all(isinstance(v, int) for v in axis) or not any(axis):
+                raise InputError(
+                    f"preferred-orientation axis of {p.name} must be three integers "
+                    f"hkl, not {axis!r}"
+                )
+            out[p.name] = PhaseTerms(po_axis=tuple(axis))
+    return out
+
+
+def _usable(active: list[str], model: RietveldModel, warnings: list[str]) -> list[str]:
+    """Drop or prepare parameters that cannot be refined as they stand."""
+    out = []
+    for n in active:
+        if n.endswith(".po.ratio"):
+            phase = n.split(".")[1]
+            if model.calcs[phase].terms.po_axis is None:
+                msg = f"{n} not refined: no preferred-orientation axis set for {phase}"
+                if msg not in warnings:
+                    warnings.append(msg)
+                continue
+        if n.endswith(".size") and model.params[n].value <= 0:
+            # 0 means "no size broadening"; start from 1 µm, GSAS-II's default
+            model.params[n].value = 1.0
+        out.append(n)
+    return out
 
 
 def _match(name: str, pattern: str) -> bool:
