@@ -63,6 +63,18 @@ class PhaseTerms:
     mix: float = 1.0
 
 
+def reflections_up_to(phase: Phase, instrument: Instrument, tth_max: float,
+                      d_margin: float = 1.0) -> ReflectionList:
+    """Every reflection any line of ``instrument`` puts below tth_max + 5° (tails included).
+
+    ``d_margin`` < 1 widens the list, e.g. 0.98 for a cell that a refinement may shrink.
+    """
+    lam_min = min(lam for lam, _ in instrument.wavelengths)
+    th = np.radians(min(tth_max + TAIL_MARGIN, 179.0) / 2.0)
+    return generate_reflections(phase.cell, phase.space_group,
+                                d_margin * lam_min / (2 * np.sin(th)))
+
+
 def lorentz_polarization(two_theta: np.ndarray, polarization: float) -> np.ndarray:
     """GSAS-II L·pol: [P + (1 − P) cos²2θ] / (2 sin²θ cosθ) (physics.md §4)."""
     tt = np.radians(np.asarray(two_theta, float))
@@ -125,11 +137,7 @@ class PhasePattern:
         self.f0 = f0
         self.anomalous_dispersion = anomalous_dispersion
         self.adp = adp
-        lam_min = min(lam for lam, _ in instrument.wavelengths)
-        th = np.radians(min(tth_max + TAIL_MARGIN, 179.0) / 2.0)
-        self.reflections = generate_reflections(
-            phase.cell, phase.space_group, lam_min / (2 * np.sin(th))
-        )
+        self.reflections = reflections_up_to(phase, instrument, tth_max)
         self.f_sq = self._f_sq(instrument.lam1)
 
     def _f_sq(self, wavelength: float) -> np.ndarray:

@@ -103,8 +103,11 @@ def cif_filename(name: str) -> str:
     return (re.sub(r"[^A-Za-z0-9_.\-]", "_", name).strip(".") or "phase") + ".cif"
 
 
-def refined_cif(result: Result, name: str) -> str:
-    """CIF text of refined phase ``name`` with the refinement's esds and provenance."""
+def refined_cif(result: Result, name: str, p1: bool = False) -> str:
+    """CIF text of refined phase ``name`` with the refinement's esds and provenance.
+
+    ``p1`` expands the structure to space group P1 (every atom listed).
+    """
     pr = result.phases[name]
     # esds a starting CIF carried (Phase.extra['esd']) describe the old model, not this one
     # and the starting model's provenance is quoted as such, not as this CIF's own
@@ -119,7 +122,7 @@ def refined_cif(result: Result, name: str) -> str:
     if pr.phase.provenance.strip():
         lines.append("starting model:")
         lines += [f"  {ln}" for ln in pr.phase.provenance.splitlines()]
-    return format_cif(phase, esds=cif_esds(pr), provenance="\n".join(lines),
+    return format_cif(phase, esds=cif_esds(pr), provenance="\n".join(lines), p1=p1,
                       rwp=100 * result.rwp)
 
 

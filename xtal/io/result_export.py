@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
-from xtal.io.cif_write import format_cif
 from xtal.io.files import atomic_write, check_writable
 from xtal.refine.result import Result
 
@@ -42,25 +40,11 @@ def is_result(path: str | os.PathLike[str]) -> bool:
 
 def result_cif(result: Result, name: str, p1: bool = False) -> str:
     """CIF text of refined phase ``name`` with esds, R factors and provenance."""
-    from xtal.io.refine_output import cif_esds
+    from xtal.io.refine_output import refined_cif
 
     if name not in result.phases:
         raise InputError(f"no phase {name!r} in the result (phases: {', '.join(result.phases)})")
-    pr = result.phases[name]
-    # esds of the starting CIF describe the starting model, not the refined one
-    phase = replace(pr.phase, extra={**pr.phase.extra, "esd": {}}, provenance="")
-    lines = [
-        f"refined by {result.engine} {result.xtal_version} on {result.created or 'unknown date'}",
-        f"data: {result.data_source or 'unknown'}; recipe: {result.recipe or 'unknown'}",
-        f"R_Bragg = {100 * pr.r_bragg:.2f} %; weight fraction = {pr.weight_fraction}",
-    ]
-    if result.stopped:
-        lines.append(f"refinement STOPPED ({result.stopped}); values are the last good state")
-    if pr.phase.provenance.strip():
-        lines.append("starting model:")
-        lines += [f"  {ln}" for ln in pr.phase.provenance.splitlines()]
-    return format_cif(phase, esds=cif_esds(pr), provenance="\n".join(lines), p1=p1,
-                      rwp=100 * result.rwp)
+    return refined_cif(result, name, p1=p1)
 
 
 def cif_targets(result: Result, path: str | os.PathLike[str],

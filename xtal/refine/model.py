@@ -29,9 +29,13 @@ from xtal.crystal.phase import EIGHT_PI2, Phase, Site, orbit
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.profile import LN2, PeakProfiles, RenderPlan, make_plan, render_peaks
-from xtal.diffraction.reflections import generate_reflections
 from xtal.diffraction.scattering import anomalous, form_factor
-from xtal.diffraction.simulate import TAIL_MARGIN, PhaseTerms, lorentz_polarization, march_dollase
+from xtal.diffraction.simulate import (
+    PhaseTerms,
+    lorentz_polarization,
+    march_dollase,
+    reflections_up_to,
+)
 from xtal.errors import InputError
 from xtal.refine.parameters import Constraint, Parameter, ParameterSet
 
@@ -94,12 +98,8 @@ class PhaseCalc:
         self.base = phase
         self.terms = terms
         self.anomalous_dispersion = anomalous_dispersion
-        lam_min = min(lam for lam, _ in instrument.wavelengths)
-        th = np.radians(min(x_max + TAIL_MARGIN, 179.0) / 2.0)
         # 2 % margin in d so that a refined cell cannot move reflections in unseen
-        refl = generate_reflections(
-            phase.cell, phase.space_group, 0.98 * lam_min / (2 * np.sin(th))
-        )
+        refl = reflections_up_to(phase, instrument, x_max, d_margin=0.98)
         if len(refl) == 0:
             raise InputError(f"phase {name} has no reflections in the 2θ range")
         self.hkl = refl.hkl.astype(float)
