@@ -39,6 +39,7 @@ from xtal.diffraction.simulate import (
 from xtal.errors import InputError
 from xtal.refine.parameters import Constraint, Parameter, ParameterSet
 
+F0_GRID = np.linspace(0.0, 2.5, 10001)  # sinθ/λ (Å⁻¹) grid for tabulated f0
 CELL_KEYS = ("a", "b", "c", "alpha", "beta", "gamma")
 SITE_KEYS = ("x", "y", "z", "occ", "biso")
 INSTRUMENT_KEYS = (
@@ -113,6 +114,9 @@ class PhaseCalc:
             for el in {s.element for s in phase.sites}
         }
         self._cache_cell: tuple | None = None
+        # f0 tabulated once on a fine grid in s (interpolation error < 1e-5 electrons)
+        # because cell steps change every reflection's s
+        self._f0_table = {el: form_factor(el, F0_GRID) for el in self._fprime}
         self._f0: dict[str, np.ndarray] = {}
         self._site_cache: dict[tuple[int, tuple], np.ndarray] = {}
 
@@ -148,7 +152,7 @@ class PhaseCalc:
         key = cell.parameters
         s = self._s(cell)
         if key != self._cache_cell:
-            self._f0 = {el: form_factor(el, s) for el in self._fprime}
+            self._f0 = {el: np.interp(s, F0_GRID, self._f0_table[el]) for el in self._fprime}
             self._site_cache.clear()
             self._cache_cell = key
         return s
@@ -486,9 +490,11 @@ class RietveldModel:
         inst = self.instrument_from(v)
         self._frozen_plans = {}
         self._curve_cache.clear()
-        for name in self.calcs:
-            _, der, _ = self._phase_curve(name, v, inst, True)
-            self._frozen_plans[name] = der.plan
+        for name, calc in self.calcs.items():
+            pk = calc.peaks(v, inst)
+            self._frozen_plans[name] = make_plan(
+                pk["pos"], pk["fwhm_g"], pk["fwhm_l"], inst.sh_l, self.fcj
+            )
 
     def evaluate(
         self, v: dict[str, float], jacobian_for: list[str] | None = None, exact: bool = False
