@@ -164,3 +164,16 @@ def test_preferred_orientation_needs_an_axis():
     assert any("preferred-orientation axis" in w for w in res.warnings)
     res = refine(pattern, [phase], TRUE_INST, recipe, preferred_orientation={"Na2S": (1, 1, 1)})
     assert res.stopped is None and res.value("phases.Na2S.po.ratio").esd is not None
+
+
+def test_analytic_derivative_esds_agree_with_finite_differences(shared):
+    """esds from the analytic profile derivatives vs from differences of the drawn pattern."""
+    root = shared / "synthetic/na3bs3_ht200_gsas2"
+    args = (root / "pattern.xy", ["Na3BS3-trigonal", "Na2S"], root / "instrument.instprm", "na3bs3")
+    fast, exact = refine(*args), refine(*args, exact_esds=True)
+    compared = 0
+    for name, v in exact.parameters.items():
+        if v.esd:
+            assert fast.parameters[name].esd == pytest.approx(v.esd, rel=0.03), name
+            compared += 1
+    assert compared >= 10
