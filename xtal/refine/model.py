@@ -341,6 +341,7 @@ class RietveldModel:
         )
         self.params = self._build_parameters(phases)
         self._frozen_plans: dict[str, RenderPlan] = {}
+        self.eager_profiles = True
         self._curve_cache: dict[str, tuple[tuple, np.ndarray, PeakProfiles | None, dict]] = {}
         for name, calc in self.calcs.items():
             pk = calc.peaks(self.params.values(), instrument)
@@ -428,6 +429,9 @@ class RietveldModel:
         self, name: str, v: dict[str, float], inst: Instrument, derivatives: bool
     ) -> tuple[np.ndarray, PeakProfiles | None, dict]:
         calc = self.calcs[name]
+        # a trial point that is accepted becomes the next Jacobian point: drawing its
+        # profiles now costs less than drawing the pattern twice
+        derivatives = derivatives or self.eager_profiles
         key = (
             tuple(
                 sorted(

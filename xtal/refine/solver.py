@@ -283,7 +283,7 @@ class Solver:
             normal = big_j.T @ big_j
             d = np.sqrt(np.maximum(np.diag(normal), 1e-300))
             try:
-                cu = scipy.linalg.inv(normal / np.outer(d, d)) / np.outer(d, d)
+                cu = np.linalg.inv(normal / np.outer(d, d)) / np.outer(d, d)
             except (np.linalg.LinAlgError, ValueError):
                 cu = scipy.linalg.pinv(normal)
             t = scipy.linalg.block_diag(amap, np.eye(len(lin))) if nu or lin else np.zeros((0, 0))
