@@ -52,11 +52,13 @@ class RefineOutputs:
     plot: Path
     log: Path
     cifs: dict[str, Path] = field(default_factory=dict)
+    html: Path | None = None
 
     @property
     def files(self) -> list[Path]:
         """Every file written, in a stable order."""
-        return [self.result_json, *self.cifs.values(), self.plot, self.report, self.log]
+        html = [self.html] if self.html is not None else []
+        return [self.result_json, *self.cifs.values(), self.plot, self.report, *html, self.log]
 
 
 def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -203,6 +205,7 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         plot=target / FIT_PNG,
         log=target / LOG,
         cifs={n: target / f for n, f in names.items()},
+        html=target / "report.html",
     )
 
 
