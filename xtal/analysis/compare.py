@@ -48,6 +48,7 @@ from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
+from xtal.util.names import unique_names
 
 if TYPE_CHECKING:
     from xtal.refine.result import Result
@@ -256,14 +257,17 @@ class Comparison:
         if any(s.weight_fraction is not None for s in ph):
             rows.append(row("weight fraction (wt%)", [_wt_text(s) for s in ph]))
         if any(s.r_bragg is not None for s in ph):
-            rows.append(row("R_Bragg (%)", [opt(None if s.r_bragg is None else 100 * s.r_bragg,
-                                                ".2f") for s in ph]))
+            rows.append(
+                row(
+                    "R_Bragg (%)",
+                    [opt(None if s.r_bragg is None else 100 * s.r_bragg, ".2f") for s in ph],
+                )
+            )
         return ["", *(s.name for s in ph)], rows
 
     def distinguishing_table(self) -> tuple[list[str], list[list[str]]]:
         """The distinguishing reflections as text: header and one row per peak."""
-        header = ["phase", "hkl", "2θ (°)", "d (Å)", "I/I_max (%)", "FWHM (°)",
-                  "nearest other (°)"]
+        header = ["phase", "hkl", "2θ (°)", "d (Å)", "I/I_max (%)", "FWHM (°)", "nearest other (°)"]
         rows = [
             [
                 p.phase,
@@ -333,7 +337,7 @@ def compare(
 
     from xtal.diffraction.simulate import simulate
 
-    names = _unique([p.name for p, _, _ in entries])
+    names = unique_names([p.name for p, _, _ in entries], "{name} ({k})")
     summaries: list[PhaseSummary] = []
     patterns: dict[str, Pattern] = {}
     structures: dict[str, Phase] = {}
@@ -447,17 +451,6 @@ def _default_range(result: Result | None) -> tuple[float, float, float]:
         return DEFAULT_RANGE
     x = result.curves.x
     return (float(x[0]), float(x[-1]), float(np.median(np.diff(x))))
-
-
-def _unique(names: list[str]) -> list[str]:
-    # two result directories may hold phases of one name; the table needs them apart
-    out: list[str] = []
-    for n in names:
-        k, cand = 2, n
-        while cand in out:
-            cand, k = f"{n} ({k})", k + 1
-        out.append(cand)
-    return out
 
 
 def _summary(

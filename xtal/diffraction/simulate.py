@@ -31,6 +31,7 @@ from xtal.diffraction.profile import LN2, gaussian_fwhm, lorentzian_fwhm, render
 from xtal.diffraction.reflections import ReflectionList, generate_reflections
 from xtal.diffraction.scattering import FormFactor, structure_factors
 from xtal.errors import InputError
+from xtal.util.names import unique_names
 
 TAIL_MARGIN = 5.0  # degrees: peaks this far outside the range still add their tails
 
@@ -63,16 +64,18 @@ class PhaseTerms:
     mix: float = 1.0
 
 
-def reflections_up_to(phase: Phase, instrument: Instrument, tth_max: float,
-                      d_margin: float = 1.0) -> ReflectionList:
+def reflections_up_to(
+    phase: Phase, instrument: Instrument, tth_max: float, d_margin: float = 1.0
+) -> ReflectionList:
     """Every reflection any line of ``instrument`` puts below tth_max + 5° (tails included).
 
     ``d_margin`` < 1 widens the list, e.g. 0.98 for a cell that a refinement may shrink.
     """
     lam_min = min(lam for lam, _ in instrument.wavelengths)
     th = np.radians(min(tth_max + TAIL_MARGIN, 179.0) / 2.0)
-    return generate_reflections(phase.cell, phase.space_group,
-                                d_margin * lam_min / (2 * np.sin(th)))
+    return generate_reflections(
+        phase.cell, phase.space_group, d_margin * lam_min / (2 * np.sin(th))
+    )
 
 
 def lorentz_polarization(two_theta: np.ndarray, polarization: float) -> np.ndarray:
@@ -334,7 +337,7 @@ def simulate(
         s = s / s.max()
         term_list = [_with_scale(t, si) for t, si in zip(term_list, s, strict=True)]
 
-    names = _unique_names([p.name for p in phase_list])
+    names = unique_names([p.name for p in phase_list])
     parts: dict[str, np.ndarray] = {}
     tables: dict[str, ReflectionList] = {}
     for name, phase, t in zip(names, phase_list, term_list, strict=True):
@@ -369,16 +372,6 @@ def _with_scale(t: PhaseTerms, scale: float) -> PhaseTerms:
     from dataclasses import replace
 
     return replace(t, scale=float(scale))
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    out: list[str] = []
-    for n in names:
-        k, cand = 2, n
-        while cand in out:
-            cand, k = f"{n}-{k}", k + 1
-        out.append(cand)
-    return out
 
 
 __all__ = [
