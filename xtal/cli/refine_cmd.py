@@ -185,7 +185,7 @@ def refine_command(
     fcj: str = typer.Option("gsas2", "--fcj", help="Axial-divergence quadrature: gsas2 or exact."),
     force: bool = typer.Option(False, "--force", help="Replace the contents of a non-empty DIR."),
 ) -> None:
-    """Rietveld refinement: writes result.json, refined CIFs, fit.png, report.md, refine.log."""
+    """Rietveld refinement: writes result.json, CIFs, fit.png, report.md/.html, refine.log."""
     req = RefineRequest(
         data=data, phases=tuple(phase), out=out, instrument=instrument, recipe=recipe,
         two_theta_range=range_, exclude=tuple(_pairs(exclude)), fix=tuple(fix or ()),
