@@ -303,7 +303,7 @@ def _result(
     dof = max(n - p, 1)
     chi2_nu = state.chi2_pattern / dof
     w = 1.0 / d.sigma**2
-    ev = model.evaluate(v, ["instrument.zero"])  # profiles of the final state
+    ev = model.evaluate(v, profiles=True)  # curves and peak profiles of the final state
     lin_idx = {nme: i for i, nme in enumerate(ev.linear_names)}
     bg = model.fixed_background.copy()
     for nme in ev.linear_names:

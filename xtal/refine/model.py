@@ -78,10 +78,6 @@ class Data:
     y: np.ndarray
     sigma: np.ndarray
 
-    @property
-    def weight(self) -> np.ndarray:
-        return 1.0 / self.sigma**2
-
 
 class PhaseCalc:
     """Reflections and per-site structure factors of one phase, for a fixed hkl list."""
@@ -268,10 +264,8 @@ class Evaluation:
 
     basis: np.ndarray  # (npoints, n_linear) columns of the linear parameters
     linear_names: list[str]
-    fixed: np.ndarray  # contribution of linear parameters that are not refined
     phase_curves: dict[str, np.ndarray]  # Y_p at unit scale
     halo_curves: list[np.ndarray]  # unit-area halos
-    background: np.ndarray | None = None
     jacobian: np.ndarray | None = None  # (npoints, n_nonlinear) ∂y/∂θ at current linear values
     derivs: dict[str, PeakProfiles] = field(default_factory=dict)
     peaks: dict[str, dict] = field(default_factory=dict)
@@ -501,14 +495,21 @@ class RietveldModel:
             )
 
     def evaluate(
-        self, v: dict[str, float], jacobian_for: list[str] | None = None, exact: bool = False
+        self,
+        v: dict[str, float],
+        jacobian_for: list[str] | None = None,
+        exact: bool = False,
+        profiles: bool = False,
     ) -> Evaluation:
-        """Basis columns at ``v``; with ``jacobian_for``, ∂y/∂θ for those nonlinear parameters."""
+        """Basis columns at ``v``; with ``jacobian_for``, ∂y/∂θ for those nonlinear parameters.
+
+        ``profiles`` asks for the peak profiles (``Evaluation.derivs``) without a Jacobian.
+        """
         inst = self.instrument_from(v)
         want = bool(jacobian_for)
         curves, derivs, peaks = {}, {}, {}
         for name in self.calcs:
-            y, der, pk = self._phase_curve(name, v, inst, want)
+            y, der, pk = self._phase_curve(name, v, inst, want or profiles)
             curves[name], peaks[name] = y, pk
             if der is not None:
                 derivs[name] = der
@@ -517,9 +518,7 @@ class RietveldModel:
             list(curves.values()) + [self.cheb[:, i] for i in range(self.n_background)] + halos
         )
         names = self.linear_names()
-        ev = Evaluation(
-            basis, names, np.zeros(self.data.x.size), curves, halos, derivs=derivs, peaks=peaks
-        )
+        ev = Evaluation(basis, names, curves, halos, derivs=derivs, peaks=peaks)
         if want:
             ev.jacobian = self._jacobian(v, inst, jacobian_for or [], ev, fast=not exact)
         return ev

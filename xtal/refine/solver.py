@@ -77,7 +77,6 @@ class Solver:
         self.exact_esds = exact_esds
         self.restraints = list(restraints or [])
         self.progress = progress
-        self.debug = False
         self._last: tuple | None = None
         d = model.data
         self.sw = 1.0 / d.sigma
@@ -200,12 +199,8 @@ class Solver:
             values.update({n: v[n] for n in lin})
             lam = max(lam / 10.0, 1e-7)
             out.cycles = cycle
-            if self.debug:
-                print(f"cycle {cycle} lambda {lam:.1e} chi2 {chi2:.6g}")
             if self.progress:
                 self.progress(name, cycle, float(np.sqrt(chi2_pat / self.wy2)))
-            if self.debug:
-                print(f"   predicted {predicted:.4g} achieved {prev - chi2:.4g}")
             # a nearly undamped step that barely helps: the minimum is reached
             if prev - chi2 < tolerance * chi2 and lam < 1.0:
                 out.converged = True
