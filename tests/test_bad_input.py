@@ -13,12 +13,11 @@ and that ``xtal --debug`` shows the traceback instead of the one-liner.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_xtal
 
 P3_CELL = """\
 _cell_length_a 3.901
@@ -179,15 +178,6 @@ CASES = [
 ]
 
 
-def run_xtal(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m xtal ARGS`` in ``cwd``; output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "xtal", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def setup(tmp_path: Path, case: Bad) -> list[str]:

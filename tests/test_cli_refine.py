@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_xtal
 
 from xtal.util.esd import format_esd
 
@@ -25,10 +24,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PHASES = ("Na3BS3-trigonal", "Na2S")
 
 
-def run_xtal(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m xtal ARGS`` in ``cwd``; output captured as text."""
-    return subprocess.run([sys.executable, "-m", "xtal", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -8,24 +8,15 @@ existing output without ``--force``.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_xtal
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def run_xtal(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m xtal ARGS`` in ``cwd``; output captured as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "xtal", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def read_xy(path: Path) -> tuple[list[str], np.ndarray]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_xtal
 
 import xtal.analysis
 from xtal.analysis.compare import compare
@@ -164,9 +163,6 @@ def test_result_directory(tmp_path: Path, shared: Path) -> None:
     assert not na2s_refined
 
 
-def run_xtal(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xtal", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_cli_outputs(tmp_path: Path) -> None:

@@ -8,12 +8,11 @@ files elsewhere), the pattern reader, and gemmi for the CIF.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_xtal
 
 from xtal.io.instprm import read_instrument
 from xtal.io.patterns import read_pattern
@@ -33,9 +32,6 @@ def result_dir(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
     return d
 
 
-def run_xtal(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xtal", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_instprm_round_trip(result_dir: Path, tmp_path: Path) -> None:
