@@ -23,7 +23,7 @@ PHASES = ("Na3BS3-trigonal", "Na2S")
 
 @pytest.fixture(scope="module")
 def result_dir(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     ex = shared / "synthetic" / "na3bs3_ht200_gsas2"
     result = refine(ex / "pattern.xy", list(PHASES), ex / "instrument.instprm", "na3bs3")

@@ -19,9 +19,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from xtal.app.refine import refine
 from xtal.diffraction.instrument import Instrument
 from xtal.io.patterns import read_pattern
-from xtal.refine.api import refine
 from xtal.refine.recipe import load_recipe, parse_recipe
 
 GSAS2_PBSO4 = {  # GSAS-II reference, ../shared/data/README.md

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from xtal.errors import InputError
+from xtal.refine.paths import ParamPath
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Parameter:
     linear
         The model is linear in it (scales, background coefficients, halo areas):
         solved, not searched.
+    path
+        The parsed name (set by :meth:`ParameterSet.add`).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Parameter:
     upper: float | None = None
     esd: float | None = None
     linear: bool = False
+    path: ParamPath | None = None
 
     def clip(self, v: float) -> float:
         """``v`` limited to the bounds."""
@@ -166,6 +170,8 @@ class ParameterSet:
     constraints: list[Constraint] = field(default_factory=list)
 
     def add(self, p: Parameter) -> None:
+        if p.path is None:
+            p.path = ParamPath.parse(p.name)
         self.params[p.name] = p
 
     def __getitem__(self, name: str) -> Parameter:

@@ -1,0 +1,121 @@
+"""From an engine's output to a :class:`Result` (engine-neutral).
+
+Every figure of merit is computed here from the curves and the covariance, with
+:mod:`xtal.refine.metrics`, so the native and the GSAS-II engine are judged alike.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+
+from xtal.refine.engine import EngineOutput
+from xtal.refine.metrics import (
+    agreement,
+    correlations,
+    covariance_block,
+    r_bragg,
+    volume_esd,
+    weight_fractions,
+)
+from xtal.refine.paths import CELL_KEYS, SITE_KEYS, ParamPath
+from xtal.refine.result import Curves, PhaseResult, Result, Value
+
+
+def parameter_values(out: EngineOutput) -> dict[str, Value]:
+    """Every parameter with its esd (None when not refined or held by constraints)."""
+    esd: dict[str, float] = {}
+    if out.covariance is not None:
+        diag = np.diag(out.covariance)
+        esd = {n: float(np.sqrt(d)) for n, d in zip(out.refined, diag, strict=True) if d > 0}
+    return {n: Value(v, esd.get(n)) for n, v in out.values.items()}
+
+
+def build_result(
+    out: EngineOutput,
+    *,
+    recipe: str,
+    data_source: str | None,
+    stages: list[dict],
+    warnings: list[str],
+    stopped: str | None,
+) -> Result:
+    """The :class:`Result` of a refinement whose final state is ``out``."""
+    from xtal import __version__
+
+    ag = agreement(out.observed, out.calculated, out.background, out.sigma, out.n_free)
+    params = parameter_values(out)
+    warnings = list(warnings)
+    corr = correlations(out.refined, out.covariance, out.free_map)
+    if corr:
+        warnings.append(
+            "strongly correlated (|ρ| > 0.9): "
+            + "; ".join(f"{a} / {b} ({r:+.2f})" for a, b, r in corr)
+        )
+    phases = _phase_results(out, params, warnings)
+    return Result(
+        rwp=ag.rwp,
+        rp=ag.rp,
+        rexp=ag.rexp,
+        gof=ag.gof,
+        chi2=ag.chi2,
+        rwp_background_subtracted=ag.rwp_background_subtracted,
+        rp_background_subtracted=ag.rp_background_subtracted,
+        n_points=int(out.x.size),
+        n_parameters=out.n_free,
+        parameters=params,
+        phases=phases,
+        instrument=out.instrument,
+        curves=Curves(
+            out.x, out.observed, out.calculated, out.background, out.sigma, out.phase_curves
+        ),
+        correlations=corr,
+        stages=stages,
+        warnings=warnings,
+        stopped=stopped,
+        recipe=recipe,
+        data_source=data_source,
+        engine=out.engine,
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        xtal_version=__version__,
+    )
+
+
+def _phase_results(
+    out: EngineOutput, params: dict[str, Value], warnings: list[str]
+) -> dict[str, PhaseResult]:
+    names = list(out.phases)
+    scale_keys = [str(ParamPath.phase_leaf(n, "scale")) for n in names]
+    scales = {n: out.values[k] for n, k in zip(names, scale_keys, strict=True)}
+    zmv = {n: out.phases[n].zmv for n in names}
+    wfs = weight_fractions(scales, zmv, covariance_block(scale_keys, out.refined, out.covariance))
+    result = {}
+    for n, key in zip(names, scale_keys, strict=True):
+        ph = out.phases[n]
+        cell = {k: params[str(ParamPath.cell(n, k))] for k in CELL_KEYS}
+        cell["volume"] = Value(ph.cell.volume, volume_esd(n, ph, out.refined, out.covariance))
+        sites = {
+            s.label: {k: params[str(ParamPath.site_param(n, s.label, k))] for k in SITE_KEYS}
+            for s in ph.sites
+        }
+        hkl = out.hkl[n]
+        rb, refl = r_bragg(
+            out.x,
+            out.observed,
+            out.calculated,
+            out.background,
+            out.peaks[n],
+            out.values[key],
+            hkl,
+            out.multiplicity[n],
+            ph.cell.d_spacing(hkl),
+            out.fcj,
+        )
+        wf, wf_esd = wfs[n]
+        result[n] = PhaseResult(n, ph, cell, params[key], Value(wf, wf_esd), rb, sites, refl)
+        if any(s.b_iso <= 0 for s in ph.sites) and any(
+            sites[s.label]["biso"].esd is not None for s in ph.sites
+        ):
+            warnings.append(f"{n}: some B_iso reached 0 (held at the bound)")
+    return result
