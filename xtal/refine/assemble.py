@@ -93,10 +93,17 @@ def _phase_results(
     result = {}
     for n, key in zip(names, scale_keys, strict=True):
         ph = out.phases[n]
-        cell = {k: params[str(ParamPath.cell(n, k))] for k in CELL_KEYS}
+        # an engine reports every value it offers; the rest are the structure's own
+        cell = {
+            k: params.get(str(ParamPath.cell(n, k)), Value(v))
+            for k, v in zip(CELL_KEYS, ph.cell.parameters, strict=True)
+        }
         cell["volume"] = Value(ph.cell.volume, volume_esd(n, ph, out.refined, out.covariance))
         sites = {
-            s.label: {k: params[str(ParamPath.site_param(n, s.label, k))] for k in SITE_KEYS}
+            s.label: {
+                k: params.get(str(ParamPath.site_param(n, s.label, k)), Value(v))
+                for k, v in zip(SITE_KEYS, (*s.xyz, s.occupancy, s.b_iso), strict=True)
+            }
             for s in ph.sites
         }
         hkl = out.hkl[n]
