@@ -198,6 +198,8 @@ def refine_command(
     console.print(summary_table(result))
     console.print(f"outputs in [bold]{outputs.directory}[/bold]: "
                   + ", ".join(p.name for p in outputs.files), highlight=False)
+    for w in result.warnings:
+        print(f"xtal: warning: {w}", file=sys.stderr)
     if result.stopped:
         # outputs are written (last good state), but the caller must know it is not a result
         print(f"xtal: refinement stopped: {result.stopped}", file=sys.stderr)

@@ -46,7 +46,7 @@ def build_result(
 
     ag = agreement(out.observed, out.calculated, out.background, out.sigma, out.n_free)
     params = parameter_values(out)
-    warnings = list(warnings)
+    warnings = list(warnings) + list(out.warnings)
     corr = correlations(out.refined, out.covariance, out.free_map)
     if corr:
         warnings.append(

@@ -140,6 +140,8 @@ class EngineOutput:
         knows it (pairs moved together by constraints are not reported as correlated).
     fcj
         Quadrature the peaks are drawn with.
+    warnings
+        What the engine noticed about the final state (e.g. parameters without esd).
     """
 
     values: dict[str, float]
@@ -161,6 +163,7 @@ class EngineOutput:
     engine: str
     free_map: np.ndarray | None = None
     fcj: str = "gsas2"
+    warnings: list[str] = field(default_factory=list)
 
 
 class Engine(Protocol):

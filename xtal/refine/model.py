@@ -28,7 +28,7 @@ from xtal.crystal.phase import EIGHT_PI2, Phase
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.peaks import PeakList, PhaseTerms, single_peak
-from xtal.diffraction.profile import LN2, PeakProfiles, RenderPlan
+from xtal.diffraction.profile import BAND_REF, LN2, PeakProfiles, RenderPlan, tch
 from xtal.errors import InputError
 from xtal.refine.parameters import Parameter, ParameterSet
 from xtal.refine.paths import CELL_KEYS, HALO_KEYS, ParamPath, check_name
@@ -241,10 +241,6 @@ class RietveldModel:
             tuple(v[k] for k in self._inst_keys),
         )
         plan = self._frozen_plans.get(name)  # see refresh_plans
-        if plan is not None and not plan.suits(inst.sh_l, len(calc.hkl) * len(inst.wavelengths)):
-            # SH/L moved too far for the held quadrature rules: choose them again
-            plan = calc.peaks(v, inst).plan(self.fcj)
-            self._frozen_plans[name] = plan
         cached = self._curve_cache.get(name)
         if cached is not None and cached[0] == key and (cached[2] is not None or not derivatives):
             return cached[1], cached[2], cached[3]
@@ -266,17 +262,44 @@ class RietveldModel:
     def refresh_plans(self, v: dict[str, float]) -> None:
         """Choose the discrete profile choices at ``v`` and hold them for later evaluations.
 
-        A refinement stage draws every point with the choices made at its start
-        (FCJ quadrature rules, width bands), so that χ² is a smooth function of the
-        parameters within the stage: GSAS-II's term counts jump with the widths, by
-        up to a few per cent of a peak, and would defeat the damping.  The choices
-        are made afresh at the start of each stage.
+        Between refreshes every point is drawn with the same choices (FCJ quadrature
+        rules, width bands), so that χ² is a smooth function of the parameters and
+        finite differences and the damping see no jumps.  The solver refreshes at the
+        start and end of every stage and whenever :meth:`plans_stale` says so.
         """
         inst = self.instrument_from(v)
         self._frozen_plans = {}
         self._curve_cache.clear()
         for name, calc in self.calcs.items():
             self._frozen_plans[name] = calc.peaks(v, inst).plan(self.fcj)
+
+    def plans_stale(self, v: dict[str, float]) -> bool:
+        """True when the held choices no longer suit the peaks at ``v``.
+
+        The rule: a peak's total FWHM Γ has left its width band by more than a
+        factor 2^¼ (Γ/Γ_b outside [2^-¾, 2^¾]; the band itself spans [2^-½, 2^½],
+        within which the analytic tails are accurate to < 1e-5 of the highest point),
+        or its axial-divergence quadrature now needs more nodes than it holds (the
+        peak narrowed or SH/L grew), or the reflections changed.
+        """
+        inst = self.instrument_from(v)
+        for name, calc in self.calcs.items():
+            held = self._frozen_plans.get(name)
+            if held is None:
+                return True
+            pk = calc.peaks(v, inst)
+            fresh = pk.plan(self.fcj)
+            if fresh.band.size != held.band.size:
+                return True
+            gam, _ = tch(pk.fwhm_g, pk.fwhm_l)
+            drift = np.log2(np.maximum(gam, 1e-6) / BAND_REF) - (held.band + 0.5)
+            if np.any(np.abs(drift) > 0.75):
+                return True
+            if np.any(np.sign(fresh.fcj) != np.sign(held.fcj)) or np.any(
+                np.abs(fresh.fcj) > np.abs(held.fcj)
+            ):
+                return True
+        return False
 
     def evaluate(
         self,

@@ -78,6 +78,7 @@ class NativeEngine:
             outcome.chi2,
             outcome.converged,
             outcome.stopped,
+            list(outcome.warnings),
         )
 
     def output(self) -> EngineOutput:
@@ -96,6 +97,13 @@ class NativeEngine:
                 bg += ev.basis[:, lin[n]] * v[n]
         curves = {nm: ev.phase_curves[nm] * v[c.scale_key] for nm, c in model.calcs.items()}
         inst = model.instrument_from(v)
+        notes = []
+        if state.unresolved:
+            notes.append(
+                "no esd (the data do not resolve them): " + ", ".join(state.unresolved)
+            )
+        if state.at_bound:
+            notes.append("no esd (held at a bound): " + ", ".join(state.at_bound))
         return EngineOutput(
             values=dict(v),
             refined=list(state.names),
@@ -116,4 +124,5 @@ class NativeEngine:
             engine=self.name,
             free_map=state.mapping,
             fcj=self._fcj,
+            warnings=notes,
         )
