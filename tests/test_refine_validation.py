@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import EXAMPLE_RECIPE
 
 from xtal.app.refine import refine
 from xtal.diffraction.instrument import Instrument
@@ -144,7 +145,10 @@ def test_synthetic_glass_ceramic_recovers_gsas2_truth(shared):
     root = shared / "synthetic/na3bs3_ht200_gsas2"
     truth = json.loads((root / "truth.json").read_text())
     res = refine(
-        root / "pattern.xy", ["Na3BS3-trigonal", "Na2S"], root / "instrument.instprm", "na3bs3"
+        root / "pattern.xy",
+        ["Na3BS3-trigonal", "Na2S"],
+        root / "instrument.instprm",
+        EXAMPLE_RECIPE,
     )
     assert res.stopped is None
     names = {"Na3BS3 trigonal P3": "Na3BS3-trigonal", "Na2S Fm-3m": "Na2S"}

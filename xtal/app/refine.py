@@ -44,6 +44,7 @@ def refine(
     background_points: Sequence[tuple[float, float]] | PathLike | None = None,
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
+    roles: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
@@ -88,6 +89,9 @@ def refine(
     exact_esds
         Compute the final covariance from differences of the drawn pattern rather
         than from the analytic profile derivatives (which agree to ~2 %).
+    roles
+        The phase that fills a recipe role, e.g. ``{"trigonal": "my_table1"}``
+        (default: the phases whose composition and space group match the role).
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
 
@@ -114,6 +118,7 @@ def refine(
         fixed_background=_background(background_points),
         preferred_orientation=preferred_orientation,
         exact_esds=exact_esds,
+        roles=roles,
         progress=progress,
     )
 

@@ -58,7 +58,7 @@ Goniometer radius and sample displacement
     Neither is an instrument parameter in GSAS-II: the radius is the sample
     parameter "Gonio. radius" (GSAS-II's default 200 mm, ``SetDefaultSample``) and
     the displacement is the sample parameter "Shift" (µm). A file without a radius
-    gives the :class:`Instrument` default (250 mm); a file never sets a displacement
+    gives the :class:`Instrument` default (200 mm, as GSAS-II); a file never sets a displacement
     (0). :func:`format_instprm` appends one comment line
     ``#xtal: radius=<mm> displacement=<µm>`` (plus ``ratio=`` for a single
     wavelength, whose I(L2)/I(L1) GSAS-II does not store) so that a round trip is

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -23,6 +23,7 @@ from xtal.refine.engine import Engine, Problem, Progress
 from xtal.refine.parameters import Restraint
 from xtal.refine.recipe import Recipe, load_recipe
 from xtal.refine.result import Result
+from xtal.refine.roles import Role, expand, resolve_roles
 from xtal.refine.strategy import Start, run
 
 ENGINES = ("native", "gsas2")
@@ -60,6 +61,7 @@ def refine_values(
     fixed_background: np.ndarray | Sequence[tuple[float, float]] | None = None,
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
+    roles: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern (see :func:`xtal.app.refine.refine` for options).
@@ -79,6 +81,7 @@ def refine_values(
         fixed_background=fixed_background,
         preferred_orientation=preferred_orientation,
         exact_esds=exact_esds,
+        roles=roles,
     )
     return run(
         problem,
@@ -103,9 +106,20 @@ def make_problem(
     fixed_background: np.ndarray | Sequence[tuple[float, float]] | None = None,
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
+    roles: Mapping[str, str] | None = None,
 ) -> Problem:
-    """The :class:`Problem` an engine is set up from (inputs checked, range applied)."""
+    """The :class:`Problem` an engine is set up from (inputs checked, range applied).
+
+    ``roles`` names the phase that fills a recipe role (``{"trigonal": "MyPhase"}``),
+    where matching by composition and space group is not wanted.
+    """
     pat = pattern
+    if two_theta_range is not None:
+        lo, hi = two_theta_range
+        if not (0 < lo < hi < 180):
+            raise InputError(
+                f"2θ range {lo:g}–{hi:g} must satisfy 0 < LO < HI < 180 degrees", pat.source
+            )
     if two_theta_range is not None or exclude:
         lo, hi = two_theta_range if two_theta_range is not None else (None, None)
         pat = pat.select(lo, hi, list(exclude))
@@ -116,19 +130,40 @@ def make_problem(
         raise InputError("no phases given")
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     loaded = tuple(phases)
-    notes: list[str] = []
+    inst = instrument if instrument is not None else instrument_for(pat)
+    if inst.radiation != "xray":
+        raise InputError(
+            "neutron data are not supported yet (X-ray polarisation and form factors would be "
+            "wrong)",
+            inst.source,
+        )
+    filled = resolve_roles(rec.roles, loaded, roles or {})
+    notes = [
+        f"recipe role '{r}' ({_describe(rec.roles[r])}) matches no phase: what uses it is "
+        f"not applied (name the phase with --role {r}=PHASE)"
+        for r, names in filled.items()
+        if not names
+    ]
     return Problem(
         pattern=pat,
         phases=loaded,
-        instrument=instrument if instrument is not None else instrument_for(pat),
+        instrument=inst,
         recipe=rec,
-        restraints=tuple(restraints) + tuple(_recipe_restraints(rec, loaded, notes)),
+        restraints=tuple(restraints) + tuple(_recipe_restraints(rec, loaded, filled, notes)),
         fixed_background=_fixed_background(fixed_background, pat.x),
-        phase_terms=_phase_terms(rec, loaded, preferred_orientation or {}),
+        phase_terms=_phase_terms(rec, loaded, filled, preferred_orientation or {}),
         fcj=fcj or rec.fcj,
         exact_esds=exact_esds,
         notes=tuple(notes),
+        roles=filled,
     )
+
+
+def _describe(role: Role) -> str:
+    parts = [role.formula] if role.formula else []
+    if role.space_group is not None:
+        parts.append(f"space group {role.space_group}")
+    return ", ".join(parts) or "any phase"
 
 
 def instrument_for(pat: Pattern) -> Instrument:
@@ -162,14 +197,18 @@ def _fixed_background(
 
 
 def _phase_terms(
-    rec: Recipe, phases: tuple[Phase, ...], axes: dict[str, tuple[int, int, int]]
+    rec: Recipe,
+    phases: tuple[Phase, ...],
+    filled: Mapping[str, tuple[str, ...]],
+    axes: dict[str, tuple[int, int, int]],
 ) -> dict[str, PhaseTerms]:
     """Preferred-orientation axes from the recipe's [phase.<name>] tables and the caller."""
     out = {}
     for p in phases:
         axis = axes.get(p.name)
-        for pattern, opts in rec.phase_options.items():
-            if axis is None and fnmatch.fnmatchcase(p.name, pattern) and "po_axis" in opts:
+        for key, opts in rec.phase_options.items():
+            hit = any(fnmatch.fnmatchcase(p.name, pat) for pat in expand(key, filled))
+            if axis is None and hit and "po_axis" in opts:
                 axis = opts["po_axis"]
         if axis is not None:
             if len(axis) != 3 or not all(isinstance(v, int) for v in axis) or not any(axis):
@@ -182,17 +221,23 @@ def _phase_terms(
 
 
 def _recipe_restraints(
-    rec: Recipe, phases: tuple[Phase, ...], notes: list[str]
+    rec: Recipe,
+    phases: tuple[Phase, ...],
+    filled: Mapping[str, tuple[str, ...]],
+    notes: list[str],
 ) -> list[Restraint]:
     out = []
     for r in rec.restraints:
+        pats = expand(r.phase, filled)
         hits = [
             p
             for p in phases
-            if fnmatch.fnmatchcase(p.name, r.phase)
+            if any(fnmatch.fnmatchcase(p.name, pat) for pat in pats)
             and {r.site1, r.site2} <= {s.label for s in p.sites}
         ]
         if not hits:
-            notes.append(f"restraint {r.site1}–{r.site2} matches no phase; not applied")
+            notes.append(
+                f"restraint {r.site1}–{r.site2} ({r.phase}) matches no phase; not applied"
+            )
         out += [Restraint(p.name, r.site1, r.site2, r.distance, r.sigma) for p in hits]
     return out

@@ -65,6 +65,8 @@ class Problem:
         Final covariance from differences of the drawn pattern (native engine).
     notes
         Warnings found while setting the problem up (reported with the result).
+    roles
+        The recipe's roles and the phases that fill them (:mod:`xtal.refine.roles`).
     """
 
     pattern: Pattern
@@ -77,6 +79,7 @@ class Problem:
     fcj: str = "gsas2"
     exact_esds: bool = False
     notes: tuple[str, ...] = ()
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

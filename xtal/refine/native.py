@@ -68,9 +68,11 @@ class NativeEngine:
 
     def run_stage(self, stage: StageSpec, progress: Progress | None = None) -> StageReport:
         assert self._solver is not None
-        self.model.params.set_refine(list(stage.refine))
+        names, notes = self.model.params.coupled(list(stage.refine))
+        self.model.params.set_refine(names)
         self._solver.progress = progress
         outcome, _ = self._solver.run(stage.name, stage.cycles, stage.tolerance)
+        outcome.warnings[:0] = [f"stage '{stage.name}': {n}" for n in notes]
         return StageReport(
             stage.name,
             outcome.cycles,

@@ -202,6 +202,32 @@ class ParameterSet:
             for name in match_names(pat, self.names):
                 self.params[name].refine = True
 
+    def coupled(self, names: list[str]) -> tuple[list[str], list[str]]:
+        """``names`` and the partners constraints tie them to; and a note per addition.
+
+        A constraint says its parameters move together (x = y = z of a site on a
+        3-fold axis, a = b of a tetragonal cell, B1 + B2 = 2/3): refining one of them
+        alone would hold it fixed, so its partners are refined too.  The floating
+        origin of a polar group is held only when all its coordinates move, and adds
+        nothing.
+        """
+        out = list(names)
+        have = set(out)
+        notes = []
+        changed = True
+        while changed:
+            changed = False
+            for c in self.constraints:
+                if c.only_if_all_refined or have.isdisjoint(c.coefficients):
+                    continue
+                new = [n for n in c.coefficients if n not in have and not self[n].linear]
+                if new:
+                    out += new
+                    have.update(new)
+                    changed = True
+                    notes.append(f"{', '.join(new)} refined too (tied by {c.origin})")
+        return out, notes
+
     def mapping(self, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Affine map p = p0 + A u of the refined nonlinear ``names`` that obeys all constraints.
 
