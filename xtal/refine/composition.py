@@ -12,6 +12,7 @@ stays where it is.  A recipe opts out with ``composition = "free"``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fractions import Fraction
 
 from xtal.crystal.phase import Phase
 from xtal.refine.parameters import Constraint
@@ -29,10 +30,16 @@ def composition_constraints(phase: Phase, refined: Iterable[str]) -> list[Constr
         if not wanted.intersection(keys):
             continue
         mult = [phase.site_multiplicity(i) for i in idx]
-        total = sum(m * phase.sites[i].occupancy for m, i in zip(mult, idx, strict=True))
+        total = _snap(sum(m * phase.sites[i].occupancy for m, i in zip(mult, idx, strict=True)))
         coeffs = {k: float(m) for k, m in zip(keys, mult, strict=True)}
         out.append(Constraint(coeffs, float(total), f"composition of {phase.name} ({el})"))
     return out
+
+
+def _snap(total: float) -> float:
+    """A count written with 6 decimals in a CIF (0.666666) read as the fraction it means."""
+    frac = Fraction(total).limit_denominator(96)
+    return float(frac) if abs(float(frac) - total) < 1e-5 else total
 
 
 def fixed_by_composition(phase: Phase, name: str) -> bool:

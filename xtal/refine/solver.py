@@ -291,8 +291,8 @@ class Solver:
             used += 1
             if self.progress:
                 self.progress(name, out.cycles + used, float(np.sqrt(chi2_pat / self.wy2)))
-            if prev - chi2 < tolerance * chi2 and lam < 1.0:
-                return point, used, True  # a nearly undamped step that barely helps
+            if prev - chi2 < tolerance * chi2 and lam < 0.01 * dec.smallest():
+                return point, used, True  # an undamped step that barely helps
             if used == max_cycles:
                 break
             if self.model.plans_stale(st.at(st.u)):
@@ -378,6 +378,11 @@ class _Decomposition:
         self.gs = np.where(self.dead, 0.0, grad / self.d)
         self.proj = self.v[:, self.keep].T @ self.gs
         self.rank = int(self.keep.sum())
+
+    def smallest(self) -> float:
+        """The smallest eigenvalue stepped along (the damping must be well below it for a
+        step to count as undamped)."""
+        return float(self.w[self.keep].min(initial=np.inf))
 
     def predicted(self) -> float:
         """χ² decrease a full Gauss–Newton step in the kept directions would bring."""
