@@ -156,7 +156,7 @@ def test_an_occupancy_the_formula_fixes_is_not_refined(shared):
         v = res.value(f"phases.{phase.name}.sites.{s.label}.occ")
         assert v.value == pytest.approx(s.occupancy, abs=1e-12)
         assert v.esd is None
-    assert any("Rb" in w and "formula fixes it" in w for w in res.warnings), res.warnings
+    assert any("Rb1.occ" in w and "formula fixes them" in w for w in res.warnings), res.warnings
 
 
 def test_the_standard_recipe_keeps_the_composition(shared):

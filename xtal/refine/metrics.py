@@ -126,25 +126,45 @@ def correlations(
     free_map: np.ndarray | None = None,
     threshold: float = 0.9,
 ) -> list[tuple[str, str, float]]:
-    """Pairs with |ρ| > ``threshold``, leaving out pairs constraints move together (a = b)."""
+    """Pairs with |ρ| > ``threshold``.
+
+    Parameters that constraints move together (a = b, x = y = z of a site) count as
+    one, named by the first of them: their mutual ρ = ±1 says nothing, and each pair
+    is reported once rather than once per tied member.
+    """
     if cov is None:
         return []
     sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    group = _tied_groups(len(refined), free_map)
     out = []
+    seen: set[tuple[int, int]] = set()
     for i in range(len(refined)):
         for j in range(i + 1, len(refined)):
-            if sd[i] <= 0 or sd[j] <= 0:
+            if sd[i] <= 0 or sd[j] <= 0 or group[i] == group[j]:
+                continue
+            key = (group[i], group[j])
+            if key in seen:
                 continue
             rho = float(np.clip(cov[i, j] / (sd[i] * sd[j]), -1.0, 1.0))
-            if abs(rho) <= threshold:
-                continue
-            if free_map is not None:
-                ri, rj = free_map[i], free_map[j]
-                cos = abs(ri @ rj) / max(np.linalg.norm(ri) * np.linalg.norm(rj), 1e-300)
-                if cos > 1 - 1e-9:
-                    continue  # moved together by a constraint
-            out.append((refined[i], refined[j], rho))
+            if abs(rho) > threshold:
+                seen.add(key)
+                out.append((refined[i], refined[j], rho))
     return out
+
+
+def _tied_groups(n: int, free_map: np.ndarray | None) -> list[int]:
+    """Index of the first parameter each one is tied to by constraints (itself if none)."""
+    if free_map is None:
+        return list(range(n))
+    norms = np.maximum(np.linalg.norm(free_map, axis=1), 1e-300)
+    unit = free_map / norms[:, None]
+    group = list(range(n))
+    for i in range(n):
+        for j in range(i):
+            if group[j] == j and abs(unit[i] @ unit[j]) > 1 - 1e-9:
+                group[i] = j
+                break
+    return group
 
 
 def r_bragg(

@@ -196,7 +196,7 @@ class Solver:
             # the final point is drawn with choices made for it (see plans_stale)
             before = point[4]
             self.model.refresh_plans(st.at(st.u))
-            point = self._point(st.at(st.u), st.lin, st.movable)
+            point = self._point(st.at(st.u), st.lin, None)  # χ² only: a Jacobian if it goes on
             st.base.update({n: point[0][n] for n in st.lin})
             if point[4] <= before * (1 + PLAN_TOLERANCE) or cycles_left <= 0 or not st.movable:
                 break
@@ -251,6 +251,8 @@ class Solver:
         """Damped Gauss–Newton cycles from ``point``; returns (point, cycles, converged)."""
         if max_cycles <= 0:
             return point, 0, False
+        if point[6] is None:
+            point = self._point(st.at(st.u), st.lin, st.movable)
         v, ycalc, r, rr, chi2, chi2_pat, jac = point
         nu, nlin = st.amap.shape[1], len(st.lin)
         tmap = scipy.linalg.block_diag(st.amap, np.eye(nlin))

@@ -240,17 +240,18 @@ def _usable(active: list[str], problem: Problem, warnings: list[str]) -> list[st
 def _free_occupancies(active: list[str], problem: Problem, warnings: list[str]) -> list[str]:
     """Occupancies the formula alone fixes (the element's only site) are not refined."""
     phases = {p.name: p for p in problem.phases}
-    out = []
-    for n in active:
-        if n.endswith(".occ") and fixed_by_composition(phases[ParamPath.parse(n).phase], n):
-            _warn_once(
-                warnings,
-                f"{n} not refined: the formula fixes it (its element has no other site; "
-                'recipe composition = "free" releases it)',
-            )
-            continue
-        out.append(n)
-    return out
+    fixed = [
+        n
+        for n in active
+        if n.endswith(".occ") and fixed_by_composition(phases[ParamPath.parse(n).phase], n)
+    ]
+    if fixed:
+        _warn_once(
+            warnings,
+            f"not refined, the formula fixes them (their element has no other site; "
+            f'recipe composition = "free" releases them): {", ".join(fixed)}',
+        )
+    return [n for n in active if n not in fixed]
 
 
 def _prepare(active: list[str], engine: Engine) -> None:
