@@ -172,9 +172,15 @@ def test_preferred_orientation_needs_an_axis():
 
 
 def test_analytic_derivative_esds_agree_with_finite_differences(shared):
-    """esds from the analytic profile derivatives vs from differences of the drawn pattern."""
+    """esds from the analytic profile derivatives vs from differences of the drawn pattern,
+    profile parameters (U, V, W, X, Y) included."""
+    from xtal.refine.recipe import Stage, load_recipe
+
     root = shared / "synthetic/na3bs3_ht200_gsas2"
-    args = (root / "pattern.xy", ["Na3BS3-trigonal", "Na2S"], root / "instrument.instprm", "na3bs3")
+    base = load_recipe("na3bs3")
+    profile = Stage("profile", tuple(f"instrument.{k}" for k in "UVWXY"), cycles=20)
+    recipe = replace(base, stages=(*base.stages, profile))
+    args = (root / "pattern.xy", ["Na3BS3-trigonal", "Na2S"], root / "instrument.instprm", recipe)
     fast, exact = refine(*args), refine(*args, exact_esds=True)
     compared = 0
     for name, v in exact.parameters.items():
@@ -182,3 +188,4 @@ def test_analytic_derivative_esds_agree_with_finite_differences(shared):
             assert fast.parameters[name].esd == pytest.approx(v.esd, rel=0.03), name
             compared += 1
     assert compared >= 10
+    assert all(exact.parameters[f"instrument.{k}"].esd for k in "UVWXY")

@@ -186,7 +186,7 @@ class RietveldModel:
             ps.add(Parameter(strain, t.microstrain, lower=0.0))
             ps.constraints.extend(symmetry_constraints(n, ph))
         for k, name in zip(INSTRUMENT_KEYS, self._inst_keys, strict=True):
-            lower = 0.0 if k in ("sh_l", "X", "Y") else None
+            lower = 0.0 if k == "sh_l" else None
             ps.add(Parameter(name, float(getattr(self.instrument, k)), lower=lower))
         for i in range(self.n_background):
             ps.add(Parameter(str(ParamPath.chebyshev(i)), 0.0, linear=True))
