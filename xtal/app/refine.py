@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
+from xtal.errors import InputError
 from xtal.refine.api import refine_values
 from xtal.refine.engine import Engine, Progress
 from xtal.refine.parameters import Restraint
@@ -45,6 +47,7 @@ def refine(
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
     roles: dict[str, str] | None = None,
+    le_bail: Sequence[Phase | PathLike] = (),
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
@@ -92,6 +95,12 @@ def refine(
     roles
         The phase that fills a recipe role, e.g. ``{"trigonal": "my_table1"}``
         (default: the phases whose composition and space group match the role).
+    le_bail
+        Phases fitted by Le Bail extraction (Le Bail, Duroy & Fourquet 1988): each a
+        :class:`Phase`, a shipped/registered name or CIF (atoms ignored), or
+        ``"a,b,c,alpha,beta,gamma:SPACEGROUP"``.  Their cells, the zero/displacement and
+        the profile refine as the recipe says; every reflection's intensity is extracted
+        from the pattern and listed with the result (``phases.<name>.reflections``).
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
 
@@ -119,8 +128,38 @@ def refine(
         preferred_orientation=preferred_orientation,
         exact_esds=exact_esds,
         roles=roles,
+        le_bail=[le_bail_phase(p) for p in le_bail],
         progress=progress,
     )
+
+
+def le_bail_phase(spec: Phase | PathLike) -> Phase:
+    """A phase for Le Bail extraction: a Phase, a name or CIF, or ``a,b,c,al,be,ga:GROUP``."""
+    if isinstance(spec, Phase):
+        return spec
+    text = str(spec)
+    if ":" in text and "," in text.split(":", 1)[0] and not Path(text).exists():
+        return cell_only_phase(text)
+    return _phase(spec)
+
+
+def cell_only_phase(text: str) -> Phase:
+    """``"a,b,c,alpha,beta,gamma:SPACEGROUP"`` (Å, degrees; a Hermann–Mauguin symbol or IT
+    number) → a phase with that cell and no atoms, named ``lebail_<group>``."""
+    from xtal.crystal.cell import Cell
+    from xtal.crystal.spacegroup import SpaceGroup
+
+    cell_text, group = text.split(":", 1)
+    try:
+        values = [float(v) for v in cell_text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 6:
+        raise InputError(f"'{text}': give a,b,c,alpha,beta,gamma:SPACEGROUP (six numbers)")
+    group = group.strip()
+    sg = SpaceGroup.from_number(int(group)) if group.isdigit() else SpaceGroup.from_symbol(group)
+    name = "lebail_" + "".join(ch for ch in sg.symbol if ch.isalnum() or ch in "-_")
+    return Phase(name, Cell(*values), sg, (), provenance=f"cell given for Le Bail: {text}")
 
 
 def _pattern(p: Pattern | PathLike) -> Pattern:

@@ -62,6 +62,7 @@ def refine_values(
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
     roles: Mapping[str, str] | None = None,
+    le_bail: Sequence[Phase] = (),
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern (see :func:`xtal.app.refine.refine` for options).
@@ -82,6 +83,7 @@ def refine_values(
         preferred_orientation=preferred_orientation,
         exact_esds=exact_esds,
         roles=roles,
+        le_bail=le_bail,
     )
     return run(
         problem,
@@ -107,11 +109,13 @@ def make_problem(
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
     roles: Mapping[str, str] | None = None,
+    le_bail: Sequence[Phase] = (),
 ) -> Problem:
     """The :class:`Problem` an engine is set up from (inputs checked, range applied).
 
     ``roles`` names the phase that fills a recipe role (``{"trigonal": "MyPhase"}``),
-    where matching by composition and space group is not wanted.
+    where matching by composition and space group is not wanted.  ``le_bail`` phases
+    are fitted by Le Bail extraction (cell and profile; intensities from the pattern).
     """
     pat = pattern
     if two_theta_range is not None:
@@ -126,10 +130,10 @@ def make_problem(
     pat.check_counts()
     if pat.x[0] <= 0 or pat.x[-1] >= 180:
         raise InputError("2θ values must lie in (0, 180) degrees", pat.source)
-    if not phases:
+    if not phases and not le_bail:
         raise InputError("no phases given")
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-    loaded = tuple(phases)
+    loaded = tuple(phases) + tuple(le_bail)
     inst = instrument if instrument is not None else instrument_for(pat)
     if inst.radiation != "xray":
         raise InputError(
@@ -156,6 +160,7 @@ def make_problem(
         exact_esds=exact_esds,
         notes=tuple(notes),
         roles=filled,
+        le_bail=frozenset(p.name for p in le_bail),
     )
 
 

@@ -87,9 +87,12 @@ def _phase_results(
 ) -> dict[str, PhaseResult]:
     names = list(out.phases)
     scale_keys = [str(ParamPath.phase_leaf(n, "scale")) for n in names]
-    scales = {n: out.values[k] for n, k in zip(names, scale_keys, strict=True)}
-    zmv = {n: out.phases[n].zmv for n in names}
-    wfs = weight_fractions(scales, zmv, covariance_block(scale_keys, out.refined, out.covariance))
+    # Le Bail phases have no structure, hence no weight fraction (Hill–Howard needs ZMV)
+    qpa = [(n, k) for n, k in zip(names, scale_keys, strict=True) if n not in out.le_bail]
+    scales = {n: out.values[k] for n, k in qpa}
+    zmv = {n: out.phases[n].zmv for n, _ in qpa}
+    block = covariance_block([k for _, k in qpa], out.refined, out.covariance)
+    wfs = weight_fractions(scales, zmv, block) if qpa else {}
     result = {}
     for n, key in zip(names, scale_keys, strict=True):
         ph = out.phases[n]
@@ -119,7 +122,7 @@ def _phase_results(
             ph.cell.d_spacing(hkl),
             out.fcj,
         )
-        wf, wf_esd = wfs[n]
+        wf, wf_esd = wfs.get(n, (float("nan"), None))
         result[n] = PhaseResult(n, ph, cell, params[key], Value(wf, wf_esd), rb, sites, refl)
         if any(s.b_iso <= 0 for s in ph.sites) and any(
             sites[s.label]["biso"].esd is not None for s in ph.sites

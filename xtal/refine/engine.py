@@ -67,6 +67,8 @@ class Problem:
         Warnings found while setting the problem up (reported with the result).
     roles
         The recipe's roles and the phases that fill them (:mod:`xtal.refine.roles`).
+    le_bail
+        Phases fitted by Le Bail extraction (intensities from the pattern, atoms unused).
     """
 
     pattern: Pattern
@@ -80,6 +82,7 @@ class Problem:
     exact_esds: bool = False
     notes: tuple[str, ...] = ()
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    le_bail: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class EngineOutput:
         Quadrature the peaks are drawn with.
     warnings
         What the engine noticed about the final state (e.g. parameters without esd).
+    le_bail
+        Phases whose intensities were extracted (no weight fraction).
     """
 
     values: dict[str, float]
@@ -167,6 +172,7 @@ class EngineOutput:
     free_map: np.ndarray | None = None
     fcj: str = "gsas2"
     warnings: list[str] = field(default_factory=list)
+    le_bail: frozenset[str] = frozenset()
 
 
 class Engine(Protocol):

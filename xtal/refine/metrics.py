@@ -167,6 +167,31 @@ def _tied_groups(n: int, free_map: np.ndarray | None) -> list[int]:
     return group
 
 
+def partition(
+    yo: np.ndarray, yc: np.ndarray, yb: np.ndarray, peaks: PeakList, profiles, scale: float,
+    n_reflections: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calculated and Rietveld-partitioned observed intensity of each reflection.
+
+    I_obs,k = I_calc,k Σ_i φ_ik (yo_i − yb_i)/(yc_i − yb_i) / Σ_i φ_ik (Rietveld 1969),
+    φ the unit-area profile of reflection k's peaks (``profiles``, a PeakProfiles).
+    """
+    net_calc = yc - yb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(
+            np.abs(net_calc) > 1e-12 * max(np.abs(net_calc).max(), 1e-300),
+            (yo - yb) / net_calc,
+            0.0,
+        )
+    drawn = profiles.peak_sums(np.ones_like(yo))
+    share = profiles.peak_sums(ratio)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(drawn > 0, share / drawn, 0.0)
+    i_calc = peaks.per_reflection(scale * peaks.area, n_reflections)
+    i_obs = peaks.per_reflection(scale * peaks.area * frac, n_reflections)
+    return i_calc, i_obs
+
+
 def r_bragg(
     x: np.ndarray,
     yo: np.ndarray,
@@ -185,18 +210,8 @@ def r_bragg(
     here so that the partition is the same whatever engine made ``yc``.
     """
     _, prof = peaks.profiles(x, fcj=fcj)
-    net_calc = yc - yb
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(
-            np.abs(net_calc) > 1e-12 * max(np.abs(net_calc).max(), 1e-300),
-            (yo - yb) / net_calc,
-            0.0,
-        )
-    drawn = prof.peak_sums(np.ones_like(yo))
-    share = prof.peak_sums(ratio)
     nref = len(hkl)
-    i_calc = peaks.per_reflection(scale * peaks.area * drawn, nref)
-    i_obs = peaks.per_reflection(scale * peaks.area * share, nref)
+    i_calc, i_obs = partition(yo, yc, yb, peaks, prof, scale, nref)
     seen = i_calc > 1e-9 * max(i_calc.max(), 1e-300)
     rb = float(
         np.sum(np.abs(i_obs[seen] - i_calc[seen])) / max(np.sum(np.abs(i_obs[seen])), 1e-300)

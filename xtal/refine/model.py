@@ -117,6 +117,7 @@ class RietveldModel:
         fcj: str = "gsas2",
         anomalous_dispersion: bool = True,
         fixed_background: np.ndarray | None = None,
+        le_bail: frozenset[str] = frozenset(),
     ) -> None:
         names = [p.name for p in phases]
         for p in phases:
@@ -145,6 +146,7 @@ class RietveldModel:
                 float(data.x[-1]),
                 terms.get(p.name, PhaseTerms()),
                 anomalous_dispersion,
+                le_bail=p.name in le_bail,
             )
             for p in phases
         }
@@ -168,7 +170,7 @@ class RietveldModel:
     # -- parameters ---------------------------------------------------------------------
     def _build_parameters(self, phases: list[Phase]) -> ParameterSet:
         ps = ParameterSet()
-        for ph in phases:
+        for ph in (self.calcs[p.name].base for p in phases):  # Le Bail phases: no sites
             n = ph.name
             ps.add(Parameter(str(ParamPath.phase_leaf(n, "scale")), 1.0, lower=0.0, linear=True))
             for k, v in zip(CELL_KEYS, ph.cell.parameters, strict=True):
@@ -300,6 +302,35 @@ class RietveldModel:
             ):
                 return True
         return False
+
+    @property
+    def has_le_bail(self) -> bool:
+        return any(c.extracted is not None for c in self.calcs.values())
+
+    def le_bail_update(self, v: dict[str, float]) -> None:
+        """One Le Bail iteration: each extracted |F|² × its I_obs/I_calc at ``v``.
+
+        ``v`` holds the linear values (scales, background) of the current point.
+        """
+        from xtal.refine.metrics import partition
+
+        ev = self.evaluate(v, profiles=True)
+        lin = {n: i for i, n in enumerate(ev.linear_names)}
+        yb = self.fixed_background.copy()
+        for n in ev.linear_names:
+            if not self.params[n].path.is_scale:  # type: ignore[union-attr]
+                yb = yb + ev.basis[:, lin[n]] * v[n]
+        yc = yb + sum(ev.phase_curves[k] * v[c.scale_key] for k, c in self.calcs.items())
+        for name, calc in self.calcs.items():
+            if calc.extracted is None:
+                continue
+            i_calc, i_obs = partition(
+                self.data.y, yc, yb, ev.peaks[name], ev.derivs[name], v[calc.scale_key],
+                len(calc.hkl),
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                calc.le_bail_update(np.where(i_calc > 0, i_obs / i_calc, 1.0))
+        self._curve_cache.clear()
 
     def evaluate(
         self,

@@ -26,6 +26,7 @@ class NativeEngine:
         self._model: RietveldModel | None = None
         self._solver: Solver | None = None
         self._fcj = "gsas2"
+        self._le_bail: frozenset[str] = frozenset()
 
     @property
     def model(self) -> RietveldModel:
@@ -48,7 +49,9 @@ class NativeEngine:
             terms=dict(problem.phase_terms),
             fcj=problem.fcj,
             fixed_background=problem.fixed_background,
+            le_bail=problem.le_bail,
         )
+        self._le_bail = problem.le_bail
         self._solver = Solver(self._model, list(problem.restraints), exact_esds=problem.exact_esds)
         return self._model.params.names
 
@@ -127,4 +130,5 @@ class NativeEngine:
             free_map=state.mapping,
             fcj=self._fcj,
             warnings=notes,
+            le_bail=self._le_bail,
         )

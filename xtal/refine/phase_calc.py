@@ -38,8 +38,11 @@ class PhaseCalc:
         x_max: float,
         terms: PhaseTerms,
         anomalous_dispersion: bool = True,
+        le_bail: bool = False,
     ) -> None:
         self.name = name
+        if le_bail:
+            phase = replace(phase, sites=())  # Le Bail: the atoms, if any, are not used
         self.base = phase
         self.terms = terms
         self.anomalous_dispersion = anomalous_dispersion
@@ -72,6 +75,9 @@ class PhaseCalc:
         self.size_key = str(ParamPath.phase_leaf(name, "size"))
         self.strain_key = str(ParamPath.phase_leaf(name, "microstrain"))
         self.po_key = str(ParamPath.po_ratio(name))
+        # Le Bail (J. Appl. Cryst. 21, 1988; Le Bail, Powder Diffr. 20, 316, 2005): the
+        # |F|² of each reflection is extracted from the pattern, not computed from atoms
+        self.extracted = np.ones(len(self.hkl)) if le_bail else None
         self.own_keys = frozenset(
             [*self.cell_keys, *(k for ks in self.site_keys for k in ks)]
             + [self.size_key, self.strain_key, self.po_key]
@@ -137,7 +143,12 @@ class PhaseCalc:
         return val
 
     def f_sq(self, v: dict[str, float], override: dict[int, tuple] | None = None) -> np.ndarray:
-        """½(|F(h)|² + |F(−h)|²) with parameter values ``v`` (sites in ``override`` replaced)."""
+        """½(|F(h)|² + |F(−h)|²) with parameter values ``v`` (sites in ``override`` replaced).
+
+        For a Le Bail phase: the extracted values (:meth:`le_bail_update`).
+        """
+        if self.extracted is not None:
+            return self.extracted
         s = self._prepare_cell(self.cell_from(v))
         fr = np.zeros(len(self.hkl), complex)
         fi = np.zeros(len(self.hkl), complex)
@@ -188,6 +199,17 @@ class PhaseCalc:
             size=size if size and size > 0 else None,
             microstrain=v.get(self.strain_key, 0.0),
         )
+
+    def le_bail_update(self, ratio: np.ndarray) -> None:
+        """Multiply each reflection's extracted |F|² by I_obs/I_calc (Le Bail's iteration).
+
+        ``ratio`` per reflection, from the Rietveld partition of the observed pattern
+        (:func:`xtal.refine.metrics.partition`); reflections with no observed share keep
+        their value.
+        """
+        assert self.extracted is not None
+        good = np.isfinite(ratio) & (ratio > 0)
+        self.extracted = np.where(good, self.extracted * np.where(good, ratio, 1.0), 0.0)
 
     def site_override(self, path: ParamPath, v2: dict[str, float]) -> dict[int, tuple] | None:
         """The changed site's values in ``v2`` when ``path`` is a site parameter."""

@@ -36,6 +36,7 @@ from xtal.refine.parameters import Restraint
 SVD_CUTOFF = 1e-9  # relative eigenvalue of the scaled normal matrix below which no step is taken
 MAX_PLAN_ROUNDS = 3  # times a stage continues after its end-of-stage plan refresh moved χ²
 PLAN_TOLERANCE = 1e-3  # relative χ² change a plan refresh may cause before the stage goes on
+LE_BAIL_START = 5  # Le Bail iterations at the start of a stage (one after each accepted step)
 
 
 @dataclass
@@ -181,6 +182,8 @@ class Solver:
         st = self._stage()
         out = StageOutcome(name)
         self.model.refresh_plans(st.at(st.u))
+        if self.model.has_le_bail:
+            self._le_bail(st, LE_BAIL_START)
         point = self._point(st.at(st.u), st.lin, st.movable)
         st.base.update({n: point[0][n] for n in st.lin})
         out.chi2_start = point[4]
@@ -219,6 +222,15 @@ class Solver:
         st.u = np.zeros_like(st.u)
         self._last = st
         return out, FitState(final, point[1], point[4], point[5])
+
+    def _le_bail(self, st: _Stage, iterations: int) -> None:
+        """Le Bail iterations at the current point (its linear values solved first)."""
+        for _ in range(iterations):
+            v = self._point(st.at(st.u), st.lin, None)[0]
+            st.base.update({n: v[n] for n in st.lin})
+            full = st.at(st.u)
+            full.update({n: v[n] for n in st.lin})
+            self.model.le_bail_update(full)
 
     @staticmethod
     def _stage_notes(
@@ -299,6 +311,8 @@ class Solver:
                 break
             if self.model.plans_stale(st.at(st.u)):
                 self.model.refresh_plans(st.at(st.u))
+            if self.model.has_le_bail:
+                self._le_bail(st, 1)
             point = self._point(st.at(st.u), st.lin, st.movable)
             v, ycalc, r, rr, chi2, chi2_pat, jac = point
             st.base.update({n: v[n] for n in st.lin})
