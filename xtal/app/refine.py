@@ -19,6 +19,7 @@ from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
+from xtal.refine.amorphous import InternalStandard
 from xtal.refine.api import refine_values
 from xtal.refine.engine import Engine, Progress
 from xtal.refine.parameters import Restraint
@@ -48,6 +49,7 @@ def refine(
     exact_esds: bool = False,
     roles: dict[str, str] | None = None,
     le_bail: Sequence[Phase | PathLike] = (),
+    internal_standard: InternalStandard | str | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
@@ -101,6 +103,10 @@ def refine(
         ``"a,b,c,alpha,beta,gamma:SPACEGROUP"``.  Their cells, the zero/displacement and
         the profile refine as the recipe says; every reflection's intensity is extracted
         from the pattern and listed with the result (``phases.<name>.reflections``).
+    internal_standard
+        A weighed-in standard, :class:`~xtal.refine.amorphous.InternalStandard` or
+        ``"PHASE:WT%[:ESD%]"``: then the result also gives each phase's fraction of the
+        original sample and the amorphous part (:mod:`xtal.refine.amorphous`).
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
 
@@ -129,6 +135,11 @@ def refine(
         exact_esds=exact_esds,
         roles=roles,
         le_bail=[le_bail_phase(p) for p in le_bail],
+        internal_standard=(
+            InternalStandard.parse(internal_standard)
+            if isinstance(internal_standard, str)
+            else internal_standard
+        ),
         progress=progress,
     )
 

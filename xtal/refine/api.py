@@ -19,6 +19,7 @@ from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.peaks import PhaseTerms
 from xtal.errors import InputError
+from xtal.refine.amorphous import InternalStandard
 from xtal.refine.engine import Engine, Problem, Progress
 from xtal.refine.parameters import Restraint
 from xtal.refine.recipe import Recipe, load_recipe
@@ -63,6 +64,7 @@ def refine_values(
     exact_esds: bool = False,
     roles: Mapping[str, str] | None = None,
     le_bail: Sequence[Phase] = (),
+    internal_standard: InternalStandard | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern (see :func:`xtal.app.refine.refine` for options).
@@ -84,6 +86,7 @@ def refine_values(
         exact_esds=exact_esds,
         roles=roles,
         le_bail=le_bail,
+        internal_standard=internal_standard,
     )
     return run(
         problem,
@@ -110,6 +113,7 @@ def make_problem(
     exact_esds: bool = False,
     roles: Mapping[str, str] | None = None,
     le_bail: Sequence[Phase] = (),
+    internal_standard: InternalStandard | None = None,
 ) -> Problem:
     """The :class:`Problem` an engine is set up from (inputs checked, range applied).
 
@@ -135,6 +139,12 @@ def make_problem(
     rec = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     loaded = tuple(phases) + tuple(le_bail)
     inst = instrument if instrument is not None else instrument_for(pat)
+    std = internal_standard or rec.internal_standard
+    if std is not None and std.phase not in {p.name for p in phases}:
+        raise InputError(
+            f"internal standard '{std.phase}' is not one of the Rietveld phases "
+            f"({', '.join(p.name for p in phases) or 'none'})"
+        )
     if inst.radiation != "xray":
         raise InputError(
             "neutron data are not supported yet (X-ray polarisation and form factors would be "
@@ -161,6 +171,7 @@ def make_problem(
         notes=tuple(notes),
         roles=filled,
         le_bail=frozenset(p.name for p in le_bail),
+        internal_standard=internal_standard or rec.internal_standard,
     )
 
 

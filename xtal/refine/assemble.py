@@ -10,6 +10,7 @@ import datetime as _dt
 
 import numpy as np
 
+from xtal.refine.amorphous import InternalStandard, crystallinity, internal_standard_fractions
 from xtal.refine.engine import EngineOutput
 from xtal.refine.metrics import (
     agreement,
@@ -40,6 +41,7 @@ def build_result(
     stages: list[dict],
     warnings: list[str],
     stopped: str | None,
+    internal_standard: InternalStandard | None = None,
 ) -> Result:
     """The :class:`Result` of a refinement whose final state is ``out``."""
     from xtal import __version__
@@ -54,6 +56,7 @@ def build_result(
             + "; ".join(f"{a} / {b} ({r:+.2f})" for a, b, r in corr)
         )
     phases = _phase_results(out, params, warnings)
+    amorphous = _with_standard(out, phases, internal_standard)
     return Result(
         rwp=ag.rwp,
         rp=ag.rp,
@@ -79,7 +82,58 @@ def build_result(
         engine=out.engine,
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         xtal_version=__version__,
+        amorphous=amorphous,
+        crystallinity=_crystallinity(out),
+        internal_standard=None
+        if internal_standard is None
+        else {
+            "phase": internal_standard.phase,
+            "weight_fraction": internal_standard.fraction,
+            "esd": internal_standard.esd,
+        },
     )
+
+
+def _scale_keys(out: EngineOutput, names: list[str]) -> list[str]:
+    return [str(ParamPath.phase_leaf(n, "scale")) for n in names]
+
+
+def _with_standard(
+    out: EngineOutput, phases: dict[str, PhaseResult], std: InternalStandard | None
+) -> Value | None:
+    """Fractions of the original sample and its amorphous part (xtal.refine.amorphous)."""
+    if std is None:
+        return None
+    names = [n for n in out.phases if n not in out.le_bail]
+    keys = _scale_keys(out, names)
+    scales = np.array([out.values[k] for k in keys])
+    zmv = np.array([out.phases[n].zmv for n in names])
+    cov = covariance_block(keys, out.refined, out.covariance)
+    fractions, (a, a_esd) = internal_standard_fractions(names, scales, zmv, cov, std)
+    for n, (x, e) in fractions.items():
+        phases[n].weight_fraction_of_sample = Value(x, e)
+    return Value(a, a_esd)
+
+
+def _crystallinity(out: EngineOutput) -> Value | None:
+    """Bragg / (Bragg + halo) areas above the Chebyshev background (xtal.refine.amorphous)."""
+    if not out.halo_curves:
+        return None
+    names = list(out.phases)
+    unit_b = [float(np.trapezoid(out.phase_curves[n], out.x)) for n in names]
+    unit_h = [float(np.trapezoid(c, out.x)) for c in out.halo_curves.values()]
+    keys = _scale_keys(out, names) + [
+        str(ParamPath.halo(int(k.split(".")[1]), "area")) for k in out.halo_curves
+    ]
+    values = np.array([out.values[k] for k in keys])
+    areas = np.array(unit_b + unit_h)
+    cov = covariance_block(keys, out.refined, out.covariance)
+    if cov is not None:
+        # each area is proportional to its linear parameter
+        factor = np.divide(areas, values, out=np.zeros_like(areas), where=values != 0)
+        cov = cov * np.outer(factor, factor)
+    doc, esd = crystallinity(areas[: len(names)], areas[len(names) :], cov)
+    return Value(doc, esd)
 
 
 def _phase_results(

@@ -30,6 +30,7 @@ from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.peaks import PeakList, PhaseTerms
+from xtal.refine.amorphous import InternalStandard
 from xtal.refine.parameters import Constraint, Restraint
 from xtal.refine.recipe import Recipe
 
@@ -69,6 +70,9 @@ class Problem:
         The recipe's roles and the phases that fill them (:mod:`xtal.refine.roles`).
     le_bail
         Phases fitted by Le Bail extraction (intensities from the pattern, atoms unused).
+    internal_standard
+        A weighed-in standard: fractions of the whole sample and the amorphous part
+        (:mod:`xtal.refine.amorphous`).
     """
 
     pattern: Pattern
@@ -83,6 +87,7 @@ class Problem:
     notes: tuple[str, ...] = ()
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     le_bail: frozenset[str] = frozenset()
+    internal_standard: InternalStandard | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,8 @@ class EngineOutput:
         What the engine noticed about the final state (e.g. parameters without esd).
     le_bail
         Phases whose intensities were extracted (no weight fraction).
+    halo_curves
+        Each amorphous halo at its refined area (``"halo.<i>"``), part of ``background``.
     """
 
     values: dict[str, float]
@@ -173,6 +180,7 @@ class EngineOutput:
     fcj: str = "gsas2"
     warnings: list[str] = field(default_factory=list)
     le_bail: frozenset[str] = frozenset()
+    halo_curves: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Engine(Protocol):

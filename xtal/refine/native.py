@@ -9,6 +9,7 @@ import numpy as np
 from xtal.refine.engine import EngineOutput, Problem, Progress, StageReport, StageSpec
 from xtal.refine.model import Data, HaloSpec, RietveldModel
 from xtal.refine.parameters import Constraint
+from xtal.refine.paths import ParamPath
 from xtal.refine.solver import Solver
 
 
@@ -131,4 +132,8 @@ class NativeEngine:
             fcj=self._fcj,
             warnings=notes,
             le_bail=self._le_bail,
+            halo_curves={
+                f"halo.{i}": ev.halo_curves[i] * v[str(ParamPath.halo(i, "area"))]
+                for i in range(len(ev.halo_curves))
+            },
         )

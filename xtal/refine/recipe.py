@@ -39,6 +39,7 @@ from importlib import resources
 from pathlib import Path
 
 from xtal.errors import InputError
+from xtal.refine.amorphous import InternalStandard
 from xtal.refine.roles import Role, parse_formula
 
 
@@ -90,6 +91,7 @@ class Recipe:
     fcj: str = "gsas2"  # axial-divergence quadrature (xtal.diffraction.profile.fcj_nodes)
     roles: dict[str, Role] = field(default_factory=dict)  # see xtal.refine.roles
     composition: str = "fixed"  # occupancies keep the formula (xtal.refine.composition)
+    internal_standard: InternalStandard | None = None  # [internal_standard] phase, weight_percent
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -248,7 +250,18 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
         fcj=_fcj(data.get("fcj", "gsas2"), where),
         roles=_roles(data.get("role", {}), where),
         composition=_composition(data.get("composition", "fixed"), where),
+        internal_standard=_standard(data.get("internal_standard"), where),
     )
+
+
+def _standard(raw: object, where: str | None) -> InternalStandard | None:
+    """``[internal_standard] phase = "Si_standard", weight_percent = 10, esd_percent = 0.05``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or "phase" not in raw or "weight_percent" not in raw:
+        raise InputError("[internal_standard] needs phase and weight_percent", where)
+    wt, esd = float(raw["weight_percent"]), float(raw.get("esd_percent", 0))
+    return InternalStandard(str(raw["phase"]), wt / 100, esd / 100)
 
 
 def _composition(value: object, where: str | None) -> str:

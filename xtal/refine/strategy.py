@@ -123,6 +123,7 @@ def run(
         stages=stages,
         warnings=warnings,
         stopped=stopped,
+        internal_standard=problem.internal_standard,
     )
 
 
