@@ -169,7 +169,7 @@ def _g(v: float | None) -> str:
 
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
-                     force: bool = False) -> RefineOutputs:
+                     force: bool = False, plots: bool = True) -> RefineOutputs:
     """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
 
     Parameters
@@ -182,6 +182,8 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         Contents of ``refine.log`` (see :func:`format_log`).
     force
         Replace a non-empty ``out_dir``.
+    plots
+        Also draw ``fit.png`` and write ``report.html`` (a series may leave them out).
 
     Returns
     -------
@@ -192,7 +194,7 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        names = _write_all(result, tmp, log_text)
+        names = _write_all(result, tmp, log_text, plots)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _move_into_place(tmp, target)
     except BaseException:
@@ -205,11 +207,11 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         plot=target / FIT_PNG,
         log=target / LOG,
         cifs={n: target / f for n, f in names.items()},
-        html=target / "report.html",
+        html=target / "report.html" if plots else None,
     )
 
 
-def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
+def _write_all(result: Result, where: Path, log_text: str, plots: bool) -> dict[str, str]:
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
     for name in result.phases:
@@ -218,13 +220,15 @@ def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
             fname = f"{Path(fname).stem}_{len(names) + 1}.cif"
         atomic_write(where / fname, refined_cif(result, name))
         names[name] = fname
-    plot_fit(result, where / FIT_PNG)
+    if plots:
+        plot_fit(result, where / FIT_PNG)
     atomic_write(where / REPORT_MD, format_report(result))
     atomic_write(where / LOG, log_text)
-    # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links)
-    from xtal.io.report_html import write_report_html
+    if plots:
+        # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links)
+        from xtal.io.report_html import write_report_html
 
-    write_report_html(where)
+        write_report_html(where)
     return names
 
 
