@@ -214,7 +214,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(case: str, tmp_path: Path,
 
 
 def test_singular_refinement_stops_with_reason(tmp_path: Path, example: Path) -> None:
-    from xtal.crystal.library import shipped_path
+    from xtal.io.library import shipped_path
 
     # the same structure twice under two names: the two scales are fully correlated
     text = shipped_path("Na2S").read_text(encoding="utf-8")

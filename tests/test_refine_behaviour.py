@@ -13,12 +13,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from xtal.crystal.library import load_phase
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.simulate import PhasePattern, PhaseTerms
 from xtal.errors import InputError
+from xtal.io.library import load_phase
 from xtal.refine.api import refine
 from xtal.refine.recipe import parse_recipe
 

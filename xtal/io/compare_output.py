@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xtal.analysis.compare import Comparison
 from xtal.errors import InputError
-from xtal.io.files import atomic_write, atomic_write_with
+from xtal.util.files import atomic_write, atomic_write_with
+
+if TYPE_CHECKING:  # the value written; io depends on no analysis at run time
+    from xtal.analysis.compare import Comparison
 
 COMPARE_MD = "compare.md"
 COMPARE_JSON = "compare.json"

@@ -13,7 +13,7 @@ import numpy as np
 
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
-from xtal.io.files import atomic_write_with, check_writable
+from xtal.util.files import atomic_write_with, check_writable
 
 if TYPE_CHECKING:
     from xtal.refine.result import Result

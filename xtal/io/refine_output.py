@@ -6,7 +6,8 @@
 * ``<phase>.cif``: one refined structure per phase, esds in parentheses;
 * ``fit.png``: the Rietveld figure (:func:`xtal.io.plots.plot_fit`);
 * ``report.md``: the tables of :mod:`xtal.io.report_md`;
-* ``report.html``: the same and more as one self-contained page (:mod:`xtal.io.report_html`);
+* ``report.html``: the same and more as one self-contained page (:mod:`xtal.io.report_html`;
+  the analysis sections come from the caller, :func:`xtal.app.reports.analysis_sections`);
 * ``refine.log``: command line, start/end time, per-stage summary, warnings.
 
 Every file is first written into a temporary sibling directory (same parent, so
@@ -25,13 +26,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xtal.errors import InputError
 from xtal.io.cif_write import format_cif
-from xtal.io.files import atomic_write
 from xtal.io.plots import plot_fit
 from xtal.io.report_md import format_report
 from xtal.refine.result import PhaseResult, Result
+from xtal.util.files import atomic_write
+
+if TYPE_CHECKING:
+    from xtal.io.report_html import Sections
 
 RESULT_JSON = "result.json"
 FIT_PNG = "fit.png"
@@ -169,7 +174,8 @@ def _g(v: float | None) -> str:
 
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
-                     force: bool = False) -> RefineOutputs:
+                     force: bool = False, report_sections: Sections | None = None,
+                     ) -> RefineOutputs:
     """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
 
     Parameters
@@ -182,6 +188,9 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         Contents of ``refine.log`` (see :func:`format_log`).
     force
         Replace a non-empty ``out_dir``.
+    report_sections
+        The analysis sections of ``report.html``
+        (:func:`xtal.app.reports.analysis_sections`); None leaves them out.
 
     Returns
     -------
@@ -192,7 +201,7 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        names = _write_all(result, tmp, log_text)
+        names = _write_all(result, tmp, log_text, report_sections)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _move_into_place(tmp, target)
     except BaseException:
@@ -209,7 +218,8 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     )
 
 
-def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
+def _write_all(result: Result, where: Path, log_text: str,
+               report_sections: Sections | None) -> dict[str, str]:
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
     for name in result.phases:
@@ -221,10 +231,11 @@ def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
     plot_fit(result, where / FIT_PNG)
     atomic_write(where / REPORT_MD, format_report(result))
     atomic_write(where / LOG, log_text)
-    # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links)
+    # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links), last:
+    # it links to the files above
     from xtal.io.report_html import write_report_html
 
-    write_report_html(where)
+    write_report_html(where, sections=report_sections)
     return names
 
 

@@ -242,7 +242,7 @@ def _pattern(p: Pattern | str | os.PathLike[str]) -> Pattern:
 def _phase(p: Phase | str | os.PathLike[str]) -> Phase:
     if isinstance(p, Phase):
         return p
-    from xtal.crystal.library import load_phase
+    from xtal.io.library import load_phase
 
     return load_phase(p)
 
