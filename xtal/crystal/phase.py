@@ -104,9 +104,12 @@ class Atoms:
         return len(self.elements)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Phase:
     """A crystal structure model.
+
+    A value: two phases are equal when every field is (``extra`` included; it is left
+    out of the hash, being a dict), and a phase pickles (for worker processes).
 
     Attributes
     ----------
@@ -130,7 +133,7 @@ class Phase:
     sites: tuple[Site, ...]
     provenance: str = ""
     source: str | None = None
-    extra: dict = field(default_factory=dict, repr=False)
+    extra: dict = field(default_factory=dict, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sites", tuple(self.sites))
