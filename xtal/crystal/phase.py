@@ -209,9 +209,9 @@ class Phase:
     @cached_property
     def cell_mass(self) -> float:
         """Mass of the unit-cell contents (g/mol), atomic masses from xraydb."""
-        import xraydb
+        from xtal.crystal.elements import atomic_mass  # xraydb's masses, cached
 
-        return float(sum(n * xraydb.atomic_mass(el) for el, n in self.cell_contents.items()))
+        return float(sum(n * atomic_mass(el) for el, n in self.cell_contents.items()))
 
     @property
     def density(self) -> float:

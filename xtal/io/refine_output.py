@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from xtal.errors import InputError
 from xtal.io.cif_write import format_cif
-from xtal.io.plots import plot_fit
+from xtal.io.plots import figure_svg, fit_figure, plot_fit
 from xtal.io.report_md import format_report
 from xtal.refine.result import PhaseResult, Result
 from xtal.util.files import atomic_write
@@ -228,14 +228,15 @@ def _write_all(result: Result, where: Path, log_text: str,
             fname = f"{Path(fname).stem}_{len(names) + 1}.cif"
         atomic_write(where / fname, refined_cif(result, name))
         names[name] = fname
-    plot_fit(result, where / FIT_PNG)
+    figure = fit_figure(result)  # one figure: fit.png and the SVG of report.html
+    plot_fit(result, where / FIT_PNG, figure=figure)
     atomic_write(where / REPORT_MD, format_report(result))
     atomic_write(where / LOG, log_text)
     # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links), last:
     # it links to the files above
     from xtal.io.report_html import write_report_html
 
-    write_report_html(where, sections=report_sections)
+    write_report_html(where, sections=report_sections, rietveld_svg=figure_svg(figure))
     return names
 
 

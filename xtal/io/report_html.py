@@ -23,7 +23,6 @@ import html
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +95,8 @@ Sections = Callable[[Result], Sequence[Block]]
 
 # -- public ----------------------------------------------------------------------------------
 def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
-                      sections: Sections | None = None) -> list[Path]:
+                      sections: Sections | None = None,
+                      rietveld_svg: str | None = None) -> list[Path]:
     """Write ``report.html`` (and ``report.md`` if there is none) into a result directory.
 
     Parameters
@@ -109,6 +109,9 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
     sections
         Computes the analysis sections from the result
         (:func:`xtal.app.reports.analysis_sections`); None leaves them out.
+    rietveld_svg
+        The Rietveld figure as SVG text if the caller has it (:func:`xtal.io.plots.figure_svg`
+        of the figure that made ``fit.png``); default: drawn here.
 
     Returns
     -------
@@ -128,7 +131,8 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
         raise InputError("directory holds no result.json (not a refinement result)", d)
     target = check_writable(d / REPORT_HTML, force)
     result = Result.load(d)
-    blocks = build_report(result, d, sections(result) if sections is not None else ())
+    blocks = build_report(result, d, sections(result) if sections is not None else (),
+                          rietveld_svg)
     title = "Rietveld refinement report"
     written = [atomic_write(target, render_html(blocks, title))]
     md = d / REPORT_MD
@@ -138,7 +142,7 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
 
 
 def build_report(result: Result, result_dir: Path | None = None,
-                 analysis: Sequence[Block] = ()) -> list[Block]:
+                 analysis: Sequence[Block] = (), rietveld_svg: str | None = None) -> list[Block]:
     """The blocks of the report of ``result`` (links to files found in ``result_dir``).
 
     ``analysis`` (symmetry, rings, phases side by side) goes after the phase tables.
@@ -148,7 +152,8 @@ def build_report(result: Result, result_dir: Path | None = None,
         out.append(Para(f"Refinement stopped: {result.stopped}. The values below are those "
                         "of the last good state.", warn=True))
     fit_png = result_dir is not None and (result_dir / "fit.png").is_file()
-    out.append(Figure(_rietveld_svg(result), "Rietveld plot: observed (points), calculated, "
+    svg = rietveld_svg if rietveld_svg is not None else _rietveld_svg(result)
+    out.append(Figure(svg, "Rietveld plot: observed (points), calculated, "
                       "background, difference (obs − calc) and hkl ticks per phase",
                       "rietveld-plot", "fit.png" if fit_png else None))
     out += _agreement(result)
@@ -258,14 +263,9 @@ def _files(d: Path | None) -> list[Block]:
 
 # -- figures ---------------------------------------------------------------------------------
 def _rietveld_svg(result: Result) -> str:
-    import matplotlib
+    from xtal.io.plots import figure_svg, fit_figure
 
-    from xtal.io.plots import plot_fit
-
-    with tempfile.TemporaryDirectory() as tmp, matplotlib.rc_context({"svg.fonttype": "path"}):
-        path = Path(tmp) / "fit.svg"
-        plot_fit(result, path)
-        return path.read_text(encoding="utf-8")
+    return figure_svg(fit_figure(result))
 
 
 def _inline_svg(svg: str, prefix: str) -> str:
