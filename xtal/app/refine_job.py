@@ -10,6 +10,7 @@ progress display on stderr, and writes the output directory atomically
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     The shared path of ``xtal refine`` and ``make demo``.  Raises
     :class:`~xtal.errors.InputError` (before anything is written) on bad input.
     """
+    from xtal.app.pictures import PictureWorker
     from xtal.app.reports import analysis_sections
     from xtal.io.instprm import read_instrument
     from xtal.io.library import load_phase
@@ -67,40 +69,43 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     if not req.phases:
         raise InputError("give at least one --phase")
     check_output_dir(req.out, req.force)
-    pattern = read_pattern(req.data)[0]
-    phases = [load_phase(p) for p in req.phases]
-    instrument = read_instrument(req.instrument) if req.instrument is not None else None
-    recipe = _load_recipe(load_recipe, req.recipe)
+    # a second process imports matplotlib and draws fit.png while this one reads and refines
+    with PictureWorker(enabled=not os.environ.get("XTAL_NO_PICTURE_WORKER")) as worker:
+        pattern = read_pattern(req.data)[0]
+        phases = [load_phase(p) for p in req.phases]
+        instrument = read_instrument(req.instrument) if req.instrument is not None else None
+        recipe = _load_recipe(load_recipe, req.recipe)
 
-    if req.two_theta_range is not None or req.exclude:
-        lo, hi = req.two_theta_range or (None, None)
-        pattern.select(lo, hi, list(req.exclude))  # raises if no points are left
+        if req.two_theta_range is not None or req.exclude:
+            lo, hi = req.two_theta_range or (None, None)
+            pattern.select(lo, hi, list(req.exclude))  # raises if no points are left
 
-    # -- refine, with stage / cycle / Rwp on stderr.  The display starts with the first
-    # cycle, so an error found while the model is set up stays a one-line message.
-    bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
-                   TextColumn("cycle {task.fields[cycle]}"),
-                   TextColumn("Rwp {task.fields[rwp]}"), TimeElapsedColumn(), console=err)
-    tasks: list = []
+        # -- refine, with stage / cycle / Rwp on stderr.  The display starts with the first
+        # cycle, so an error found while the model is set up stays a one-line message.
+        bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                       TextColumn("cycle {task.fields[cycle]}"),
+                       TextColumn("Rwp {task.fields[rwp]}"), TimeElapsedColumn(), console=err)
+        tasks: list = []
 
-    def progress(stage: str, cycle: int, rwp: float) -> None:
-        if not tasks:
-            bar.start()
-            tasks.append(bar.add_task(stage, cycle="-", rwp="-"))
-        bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
+        def progress(stage: str, cycle: int, rwp: float) -> None:
+            if not tasks:
+                bar.start()
+                tasks.append(bar.add_task(stage, cycle="-", rwp="-"))
+            bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
 
-    try:
-        result = refine(pattern, phases, instrument, recipe,
-                        two_theta_range=req.two_theta_range, exclude=list(req.exclude),
-                        fix=list(req.fix), constraints=list(req.constraints), fcj=req.fcj,
-                        progress=progress)
-    finally:
-        if tasks:
-            bar.stop()
-    finished = _dt.datetime.now().astimezone()
-    outputs = write_refinement(result, req.out, force=req.force,
-                               log_text=format_log(result, command, started, finished),
-                               report_sections=analysis_sections)
+        try:
+            result = refine(pattern, phases, instrument, recipe,
+                            two_theta_range=req.two_theta_range, exclude=list(req.exclude),
+                            fix=list(req.fix), constraints=list(req.constraints), fcj=req.fcj,
+                            progress=progress)
+        finally:
+            if tasks:
+                bar.stop()
+        finished = _dt.datetime.now().astimezone()
+        outputs = write_refinement(result, req.out, force=req.force,
+                                   log_text=format_log(result, command, started, finished),
+                                   report_sections=analysis_sections,
+                                   pictures=worker.submit(result))
     return result, outputs
 
 

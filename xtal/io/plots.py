@@ -123,6 +123,17 @@ def _ticks(ax, refl, x, row, colour, name, min_rel) -> None:
     ax.vlines(tth[keep], row - 0.35, row + 0.35, color=colour, lw=0.8)
 
 
+def fit_pictures(result: Result) -> tuple[bytes, str]:
+    """The Rietveld figure of ``result`` as PNG bytes (``fit.png``) and as SVG text.
+
+    One figure gives both, so the page and the picture cannot differ.
+    """
+    fig = fit_figure(result)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=DPI)
+    return png.getvalue(), figure_svg(fig)
+
+
 def plot_fit(
     result: Result,
     path: str | os.PathLike[str],

@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,9 @@ from xtal.util.files import atomic_write
 
 if TYPE_CHECKING:
     from xtal.io.report_html import Sections
+
+#: Returns the PNG bytes of ``fit.png`` and the SVG text of the same figure.
+Pictures = Callable[[], tuple[bytes, str]]
 
 RESULT_JSON = "result.json"
 FIT_PNG = "fit.png"
@@ -175,7 +179,7 @@ def _g(v: float | None) -> str:
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
                      force: bool = False, report_sections: Sections | None = None,
-                     ) -> RefineOutputs:
+                     pictures: Pictures | None = None) -> RefineOutputs:
     """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
 
     Parameters
@@ -191,6 +195,10 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     report_sections
         The analysis sections of ``report.html``
         (:func:`xtal.app.reports.analysis_sections`); None leaves them out.
+    pictures
+        Returns ``fit.png`` (bytes) and the Rietveld SVG of ``report.html``
+        (:func:`xtal.io.plots.fit_pictures`), drawn elsewhere; called after the other
+        files are written.  Default: drawn here.
 
     Returns
     -------
@@ -201,7 +209,7 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        names = _write_all(result, tmp, log_text, report_sections)
+        names = _write_all(result, tmp, log_text, report_sections, pictures)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _move_into_place(tmp, target)
     except BaseException:
@@ -218,8 +226,8 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     )
 
 
-def _write_all(result: Result, where: Path, log_text: str,
-               report_sections: Sections | None) -> dict[str, str]:
+def _write_all(result: Result, where: Path, log_text: str, report_sections: Sections | None,
+               pictures: Pictures | None) -> dict[str, str]:
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
     for name in result.phases:
@@ -228,15 +236,21 @@ def _write_all(result: Result, where: Path, log_text: str,
             fname = f"{Path(fname).stem}_{len(names) + 1}.cif"
         atomic_write(where / fname, refined_cif(result, name))
         names[name] = fname
-    figure = fit_figure(result)  # one figure: fit.png and the SVG of report.html
-    plot_fit(result, where / FIT_PNG, figure=figure)
     atomic_write(where / REPORT_MD, format_report(result))
     atomic_write(where / LOG, log_text)
+    analysis = list(report_sections(result)) if report_sections is not None else []
+    if pictures is None:
+        figure = fit_figure(result)  # one figure: fit.png and the SVG of report.html
+        plot_fit(result, where / FIT_PNG, figure=figure)
+        svg = figure_svg(figure)
+    else:  # drawn elsewhere (a second process) while the rest was written
+        png, svg = pictures()
+        atomic_write(where / FIT_PNG, png)
     # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links), last:
     # it links to the files above
     from xtal.io.report_html import write_report_html
 
-    write_report_html(where, sections=report_sections, rietveld_svg=figure_svg(figure))
+    write_report_html(where, sections=lambda _: analysis, rietveld_svg=svg)
     return names
 
 
