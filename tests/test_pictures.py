@@ -40,7 +40,7 @@ def same_svg(a: str, b: str) -> bool:
 
 def test_child_draws_what_this_process_draws(result: Result) -> None:
     png_here, svg_here = fit_pictures(result)
-    with PictureWorker() as worker:
+    with PictureWorker(enabled=True) as worker:
         child = worker._proc
         assert child is not None  # a real second process
         png, svg = worker.submit(result)()
@@ -61,14 +61,14 @@ def test_a_failing_child_means_drawing_here(result: Result, child: str,
         return real_popen([sys.executable, "-c", child], **kwargs)
 
     monkeypatch.setattr(pictures.subprocess, "Popen", popen)
-    with PictureWorker() as worker:
+    with PictureWorker(enabled=True) as worker:
         png, svg = worker.submit(result)()
     png_here, svg_here = fit_pictures(result)
     assert png == png_here and same_svg(svg, svg_here)
 
 
 def test_an_unused_child_is_ended() -> None:
-    with PictureWorker() as worker:
+    with PictureWorker(enabled=True) as worker:
         child = worker._proc
         assert child is not None and child.poll() is None
     assert child.poll() is not None  # killed on leaving, without waiting for its imports
@@ -79,3 +79,15 @@ def test_disabled_worker_draws_here(result: Result) -> None:
         assert worker._proc is None
         png, _ = worker.submit(result)()
     assert png == fit_pictures(result)[0]
+
+
+def test_switched_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(pictures.ENV, "0")
+    assert not pictures.worker_wanted()
+    with PictureWorker() as worker:
+        assert worker._proc is None
+    monkeypatch.setenv(pictures.ENV, "1")
+    monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0})  # one CPU only
+    assert not pictures.worker_wanted()
+    monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert pictures.worker_wanted()

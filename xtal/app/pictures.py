@@ -10,11 +10,14 @@ the other files.  The pictures are the same bytes as when drawn in-process.
 
 If the child cannot be started, fails or sends something unreadable, the parent
 draws the pictures itself, so the outputs never depend on the second process; the
-child is ended with the parent.
+child is ended with the parent.  A process allowed only one CPU, or the environment
+variable ``XTAL_PICTURE_WORKER=0``, draws in-process from the start (the second
+process only pays when it has a core of its own).
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -27,14 +30,26 @@ if TYPE_CHECKING:
 
 #: Seconds to wait for the child's pictures before drawing them here instead.
 TIMEOUT = 300.0
+ENV = "XTAL_PICTURE_WORKER"
+
+
+def worker_wanted() -> bool:
+    """True unless ``XTAL_PICTURE_WORKER=0`` or this process may use only one CPU."""
+    if os.environ.get(ENV, "1").strip() in ("0", "no", "false", "off"):
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return cpus >= 2
 
 
 class PictureWorker:
     """A child process that draws the Rietveld figure of one result (a context manager)."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool | None = None) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
-        self._enabled = enabled
+        self._enabled = worker_wanted() if enabled is None else enabled
 
     def __enter__(self) -> PictureWorker:
         if not self._enabled:

@@ -10,7 +10,6 @@ progress display on stderr, and writes the output directory atomically
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
         raise InputError("give at least one --phase")
     check_output_dir(req.out, req.force)
     # a second process imports matplotlib and draws fit.png while this one reads and refines
-    with PictureWorker(enabled=not os.environ.get("XTAL_NO_PICTURE_WORKER")) as worker:
+    with PictureWorker() as worker:
         pattern = read_pattern(req.data)[0]
         phases = [load_phase(p) for p in req.phases]
         instrument = read_instrument(req.instrument) if req.instrument is not None else None
