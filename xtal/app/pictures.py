@@ -10,9 +10,9 @@ the other files.  The pictures are the same bytes as when drawn in-process.
 
 If the child cannot be started, fails or sends something unreadable, the parent
 draws the pictures itself, so the outputs never depend on the second process; the
-child is ended with the parent.  A process allowed only one CPU, or the environment
-variable ``XTAL_PICTURE_WORKER=0``, draws in-process from the start (the second
-process only pays when it has a core of its own).
+child is ended with the parent.  The second process only pays when it has a core of
+its own: a process allowed one CPU, a busy machine (:func:`worker_wanted`) or the
+environment variable ``XTAL_PICTURE_WORKER=0`` draw in-process from the start.
 """
 
 from __future__ import annotations
@@ -34,14 +34,23 @@ ENV = "XTAL_PICTURE_WORKER"
 
 
 def worker_wanted() -> bool:
-    """True unless ``XTAL_PICTURE_WORKER=0`` or this process may use only one CPU."""
-    if os.environ.get(ENV, "1").strip() in ("0", "no", "false", "off"):
+    """Whether a second process can be expected to find a core of its own.
+
+    Yes when this process may use two or more CPUs and the load average of the last
+    minute leaves at least half a CPU idle; no when ``XTAL_PICTURE_WORKER=0``.  On a
+    busy machine the second process would only add its own imports to the work.
+    """
+    if os.environ.get(ENV, "1").strip().lower() in ("0", "no", "false", "off"):
         return False
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return cpus >= 2
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # unknown: assume idle
+        load = 0.0
+    return cpus >= 2 and load < cpus - 0.5
 
 
 class PictureWorker:
