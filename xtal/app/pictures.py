@@ -74,9 +74,14 @@ class PictureWorker:
 
     def __exit__(self, *exc: object) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
+        if proc is None:
+            return
+        if proc.poll() is None:
             proc.kill()  # not needed any more (bad input, an error, or already done)
-            proc.wait()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
 
     def submit(self, result: Result) -> Callable[[], tuple[bytes, str]]:
         """Send ``result`` to the child; the returned function waits for its pictures."""
@@ -142,4 +147,7 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BaseException:  # quietly: the parent then draws in-process and reports any error
+        sys.exit(1)
