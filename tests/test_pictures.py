@@ -82,17 +82,19 @@ def test_disabled_worker_draws_here(result: Result) -> None:
 
 
 def test_when_a_second_process_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(pictures.ENV, raising=False)
     monkeypatch.setattr(pictures.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
     monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setenv(pictures.ENV, "1")
     assert pictures.worker_wanted()
-    monkeypatch.setenv(pictures.ENV, "0")  # switched off by the environment
-    assert not pictures.worker_wanted()
-    with PictureWorker() as worker:
-        assert worker._proc is None
-    monkeypatch.setenv(pictures.ENV, "1")
     monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0})  # one CPU only
     assert not pictures.worker_wanted()
     monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(pictures.os, "getloadavg", lambda: (3.9, 3.0, 2.0))  # a busy machine
     assert not pictures.worker_wanted()
+    monkeypatch.setenv(pictures.ENV, "1")  # the environment decides
+    assert pictures.worker_wanted()
+    monkeypatch.setenv(pictures.ENV, "0")
+    monkeypatch.setattr(pictures.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert not pictures.worker_wanted()
+    with PictureWorker() as worker:
+        assert worker._proc is None

@@ -11,8 +11,8 @@ the other files.  The pictures are the same bytes as when drawn in-process.
 If the child cannot be started, fails or sends something unreadable, the parent
 draws the pictures itself, so the outputs never depend on the second process; the
 child is ended with the parent.  The second process only pays when it has a core of
-its own: a process allowed one CPU, a busy machine (:func:`worker_wanted`) or the
-environment variable ``XTAL_PICTURE_WORKER=0`` draw in-process from the start.
+its own: a process allowed one CPU or a busy machine draw in-process from the start
+(:func:`worker_wanted`; ``XTAL_PICTURE_WORKER=0`` or ``1`` decides instead).
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ ENV = "XTAL_PICTURE_WORKER"
 def worker_wanted() -> bool:
     """Whether a second process can be expected to find a core of its own.
 
-    Yes when this process may use two or more CPUs and the load average of the last
-    minute leaves at least half a CPU idle; no when ``XTAL_PICTURE_WORKER=0``.  On a
-    busy machine the second process would only add its own imports to the work.
+    ``XTAL_PICTURE_WORKER=0`` says no and ``=1`` yes; otherwise yes when this process
+    may use two or more CPUs and the load average of the last minute leaves at least
+    half a CPU idle.  On a busy machine the second process would only add its own
+    imports to the work.
     """
-    if os.environ.get(ENV, "1").strip().lower() in ("0", "no", "false", "off"):
-        return False
+    forced = os.environ.get(ENV, "").strip().lower()
+    if forced in ("0", "1"):
+        return forced == "1"
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
