@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]' || true
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/refine.py
+	$(BIN)/python bench/cli.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check xtal tests bench

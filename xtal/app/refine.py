@@ -184,7 +184,7 @@ def _pattern(p: Pattern | PathLike) -> Pattern:
 def _phase(p: Phase | PathLike) -> Phase:
     if isinstance(p, Phase):
         return p
-    from xtal.crystal.library import load_phase
+    from xtal.io.library import load_phase
 
     return load_phase(p)
 

@@ -1,7 +1,7 @@
 """``xtal symmetry``, ``xtal rings``, ``xtal order``, ``xtal export``: structure analysis
 and export.
 
-PHASE is a shipped structure name or a CIF path (:func:`xtal.crystal.library.load_phase`);
+PHASE is a shipped structure name or a CIF path (:func:`xtal.io.library.load_phase`);
 ``xtal export`` also takes a refinement result directory (refined phases with esds,
 refined instrument as ``.instprm``, observed data as ``.xye``).
 Bad input raises :class:`xtal.errors.InputError`, which :func:`xtal.cli.main` prints on
@@ -24,7 +24,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 
 def _load(name: str):
-    from xtal.crystal.library import load_phase
+    from xtal.io.library import load_phase
 
     return load_phase(name)
 
@@ -162,7 +162,7 @@ def export_cmd(
         return
     result = rx.load_result(source)
     # every target is checked before anything is written: no partial export
-    from xtal.io.files import check_writable
+    from xtal.util.files import check_writable
 
     targets = list(rx.cif_targets(result, cif, phase_name).values()) if cif is not None else []
     targets += [t for t in (instprm, xye) if t is not None]

@@ -39,14 +39,14 @@ def simulate(
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Simulate a powder pattern (Kα1 + Kα2, TCH pseudo-Voigt with FCJ asymmetry)."""
-    from xtal.crystal.library import load_phase
     from xtal.diffraction.instrument import Instrument
     from xtal.diffraction.simulate import simulate as run
     from xtal.diffraction.simulate import two_theta_grid
-    from xtal.io.files import check_writable
     from xtal.io.instprm import read_instrument
+    from xtal.io.library import load_phase
     from xtal.io.pattern_write import write_xy
     from xtal.io.plots import check_plot_path, plot_pattern
+    from xtal.util.files import check_writable
 
     # validate everything before anything is written
     x = two_theta_grid(*range_)

@@ -316,7 +316,7 @@ def _declared_group(hm: str | None, hall: str | None, number: int | None) -> Spa
 
 @lru_cache(maxsize=1)
 def _element_symbols() -> frozenset[str]:
-    import xraydb
+    from xtal.crystal import elements as xraydb  # xraydb's values, cached
 
     return frozenset(xraydb.atomic_symbol(z) for z in range(1, 99))
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xtal.io.files import atomic_write
+from xtal.util.files import atomic_write
 
 if TYPE_CHECKING:
     import pandas as pd
