@@ -112,7 +112,7 @@ def test_simulated_pattern_is_bit_identical(trigonal: Phase) -> None:
 
 
 def test_refinement_from_unpickled_inputs_is_identical(shared: Path) -> None:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     d = shared / "real" / "pbso4_cpd_xray"
     pattern = read_pattern(d / "PBSO4.XRA")[0]

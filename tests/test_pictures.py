@@ -22,7 +22,7 @@ from xtal.refine.result import Result
 
 @pytest.fixture(scope="module")
 def result(shared: Path) -> Result:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     d = shared / "real" / "pbso4_cpd_xray"
     return refine(d / "PBSO4.XRA", [d / "PbSO4-Wyckoff.cif"], d / "INST_XRY.PRM", "standard",
