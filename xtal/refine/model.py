@@ -216,11 +216,15 @@ class PhaseCalc:
             )
         out = {k: [] for k in ("pos", "area", "fwhm_g", "fwhm_l", "ref")}
         for lam, rel in inst.wavelengths:
-            arg = np.minimum(lam / (2.0 * d), 0.999999)
+            reach = lam / (2.0 * d)
+            arg = np.minimum(reach, 0.999999)
             tth = np.degrees(2.0 * np.arcsin(arg))
             out["pos"].append(tth + inst.shift(tth))
+            # a reflection this line cannot reach keeps its place in the list (fixed length
+            # for finite differences) but no intensity: its Lorentz factor diverges at 180°
             out["area"].append(
-                rel * self.mult * f_sq * lorentz_polarization(tth, inst.polarization) * po
+                np.where(reach < 1.0, rel, 0.0) * self.mult * f_sq
+                * lorentz_polarization(tth, inst.polarization) * po
             )
             fg, fl = _widths(inst, terms, tth, lam)
             out["fwhm_g"].append(fg)
