@@ -1,0 +1,333 @@
+"""From xtal's refinement problem to GSAS-II's terms: project specification, flags, constraints.
+
+Everything a GSAS-II run cannot express is refused here, in one line, before GSAS-II
+starts: neutron data (not built in xtal), Bérar–Baldinozzi asymmetry (GSAS-II has
+FCJ only), constraints on quantities that are not linear in GSAS-II's variables
+(cell lengths, scales, halo widths), anisotropic displacement refinement.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from xtal.errors import InputError
+from xtal.refine.gsas2.names import (
+    EIGHT_PI2,
+    FWHM_PER_SIGMA,
+    HIST,
+    INSTRUMENT,
+    NO_SIZE,
+    NOT_IN_GSAS2,
+    Layout,
+)
+from xtal.refine.parameters import Constraint
+
+_PROFILE = ("U", "V", "W", "X", "Y", "Z")
+
+
+def layout_of(problem) -> Layout:
+    """Where the problem's quantities live in the GSAS-II project."""
+    return Layout(
+        tuple(p.name for p in problem.phases),
+        tuple(tuple(s.label for s in p.sites) for p in problem.phases),
+        int(problem.recipe.chebyshev),
+        tuple(float(h.lorentz_fraction) for h in problem.recipe.halos),
+    )
+
+
+def check(problem, names: list[str]) -> None:
+    """Refuse what GSAS-II cannot do, before anything runs (one-line InputError)."""
+    inst = problem.instrument
+    if inst.radiation != "xray":
+        raise InputError("the GSAS-II engine is set up for X-ray data only")
+    if inst.berar_baldinozzi is not None:
+        raise InputError("GSAS-II has no Bérar–Baldinozzi asymmetry (instrument asy1–asy4): "
+                         "use the FCJ SH/L instead, or the native engine")
+    for stage in problem.recipe.stages:
+        for pat in stage.refine:
+            hits = [n for n in names if fnmatch.fnmatchcase(n, pat)]
+            if hits and all(n in NOT_IN_GSAS2 for n in hits):
+                raise InputError(f"recipe stage '{stage.name}' refines {pat}, which GSAS-II "
+                                 f"does not have (Bérar–Baldinozzi asymmetry)")
+
+
+def spec(problem, layout: Layout) -> dict:
+    """The plain specification the worker builds the GSAS-II project from."""
+    pat, inst = problem.pattern, problem.instrument
+    y = pat.y if problem.fixed_background is None else pat.y - problem.fixed_background
+    terms = problem.phase_terms
+    return {
+        "x": np.asarray(pat.x, float),
+        "y": np.asarray(y, float),
+        "sigma": np.asarray(pat.esd(), float),
+        "instrument": {
+            "lam1": inst.lam1, "lam2": inst.lam2 if inst.ratio > 0 else None, "ratio": inst.ratio,
+            "polarization": inst.polarization, "zero": inst.zero, "U": inst.U, "V": inst.V,
+            "W": inst.W, "X": inst.X, "Y": inst.Y, "Z": inst.Z, "SH/L": inst.sh_l,
+            "radius": inst.radius, "displacement": inst.displacement,
+        },
+        "background": {
+            "n_chebyshev": layout.n_chebyshev,
+            "peaks": [_halo_start(h) for h in problem.recipe.halos],
+        },
+        "phases": [_phase_spec(p, terms.get(p.name)) for p in problem.phases],
+        "restraints": [_restraint_spec(problem, r) for r in problem.restraints],
+    }
+
+
+def _halo_start(h) -> list[float]:
+    """[position, intensity per centidegree, σ² (centideg²), γ (centideg)] of a halo."""
+    lf = float(h.lorentz_fraction)
+    sig = (100.0 * h.fwhm * (1.0 - lf) / FWHM_PER_SIGMA) ** 2
+    return [float(h.position), 100.0, sig, 100.0 * h.fwhm * lf]
+
+
+def _phase_spec(phase, terms) -> dict:
+    sg = phase.space_group
+    size = getattr(terms, "size", None) or 0.0
+    return {
+        "name": phase.name,
+        "symbol": sg.symbol,
+        "operations": [(r.tolist(), t.tolist()) for r, t in zip(sg.rotations, sg.translations,
+                                                                   strict=True)],
+        "cell": list(phase.cell.parameters),
+        "atoms": [
+            {"label": s.label, "element": s.element, "xyz": list(s.xyz), "occ": s.occupancy,
+             "uiso": s.b_iso / EIGHT_PI2, "uaniso": s.u_aniso}
+            for s in phase.sites
+        ],
+        "fraction": 1.0,
+        "po_axis": getattr(terms, "po_axis", None),
+        "po_ratio": getattr(terms, "po_ratio", 1.0),
+        "size": size if size > 0 else NO_SIZE,
+        "microstrain": getattr(terms, "microstrain", 0.0),
+        "mix": getattr(terms, "mix", 1.0),
+    }
+
+
+def _restraint_spec(problem, r) -> dict:
+    phase = next(p for p in problem.phases if p.name == r.phase)
+    return {"phase": r.phase, "site1": r.site1, "site2": r.site2, "target": r.target,
+            "sigma": r.sigma, "current": _shortest(phase, r.site1, r.site2)}
+
+
+def _shortest(phase, a: str, b: str) -> float:
+    """Shortest distance (Å) between site a and any image of site b."""
+    from xtal.crystal.phase import orbit
+
+    sa, sb = phase.site(a), phase.site(b)
+    images = orbit(phase.space_group, sb.xyz)[1]
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    d = images[:, None, :] + shifts[None, :, :] - np.asarray(sa.xyz)
+    cart = d.reshape(-1, 3) @ phase.cell.matrix
+    dist = np.linalg.norm(cart, axis=1)
+    return float(dist[dist > 1e-6].min())
+
+
+# -- one stage -------------------------------------------------------------------------
+def flags(layout: Layout, problem, refine: Sequence[str]) -> tuple[dict, list[str]]:
+    """GSAS-II refinement flags for the dot paths ``refine``, and the holds they need.
+
+    One GSAS-II flag often moves several quantities (all Chebyshev terms, all free
+    coordinates of an atom, the whole cell): what the stage does not ask for is held.
+    """
+    want = set(refine)
+    bad = sorted(want & set(NOT_IN_GSAS2))
+    if bad:
+        raise InputError(f"GSAS-II cannot refine {bad[0]} (Bérar–Baldinozzi asymmetry)")
+    f: dict = {
+        "instrument": [v for k, v in INSTRUMENT.items() if f"instrument.{k}" in want
+                       and k != "displacement"],
+        "sample": ["Shift"] if "instrument.displacement" in want else [],
+        "background": False, "peaks": [], "phases": [],
+    }
+    holds: list[str] = []
+    cheb = [i for i in range(layout.n_chebyshev) if f"background.chebyshev.{i}" in want]
+    if cheb:
+        f["background"] = True
+        holds += [f"{HIST}Back;{i}" for i in range(layout.n_chebyshev) if i not in cheb]
+    for i, lf in enumerate(layout.halo_lorentz):
+        pre = f"background.halo.{i}."
+        fw = pre + "fwhm" in want
+        f["peaks"].append([pre + "position" in want, pre + "area" in want, fw, fw and lf > 0])
+    for pid, phase in enumerate(problem.phases):
+        pf, ph = _phase_flags(pid, phase, want)
+        f["phases"].append(pf)
+        holds += ph
+    return f, holds
+
+
+def _phase_flags(pid: int, phase, want: set[str]) -> tuple[dict, list[str]]:
+    pre = f"phases.{phase.name}."
+    cell = {k for k in ("a", "b", "c", "alpha", "beta", "gamma") if f"{pre}cell.{k}" in want}
+    holds = _cell_holds(pid, phase, cell) if cell else []
+    atoms = []
+    for i, s in enumerate(phase.sites):
+        sp = f"{pre}sites.{s.label}."
+        xyz = {k for k in "xyz" if sp + k in want}
+        flag = ("F" if sp + "occ" in want else "") + ("X" if xyz else "")
+        if sp + "biso" in want:
+            if s.u_aniso is not None:
+                raise InputError(f"{sp}biso: anisotropic displacement refinement is not "
+                                 f"mapped to GSAS-II")
+            flag += "U"
+        atoms.append(flag)
+        if xyz:
+            holds += [f"{pid}::dA{k}:{i}" for k in _independent_axes(phase, s) - xyz]
+    out = {"cell": bool(cell), "atoms": atoms, "scale": pre + "scale" in want,
+           "po": pre + "po.ratio" in want, "size": pre + "size" in want,
+           "microstrain": pre + "microstrain" in want}
+    return out, holds
+
+
+def _cell_holds(pid: int, phase, asked: set[str]) -> list[str]:
+    """GSAS-II refines the whole cell; hold the A terms of lengths the stage leaves out."""
+    system = phase.space_group.crystal_system
+    rhombo = phase.space_group.symbol.startswith("R") and abs(phase.cell.gamma - 120) > 1e-3
+    free = {"cubic": {"a"}, "tetragonal": {"a", "c"}, "orthorhombic": {"a", "b", "c"},
+            "trigonal": {"a", "alpha"} if rhombo else {"a", "c"}, "hexagonal": {"a", "c"},
+            "monoclinic": {"a", "b", "c", "beta"}}.get(system, set("abc") | {"alpha", "beta",
+                                                                               "gamma"})
+    if free <= asked:
+        return []
+    lengths = {"a": 0, "b": 1, "c": 2}
+    if system in ("cubic", "tetragonal", "orthorhombic", "hexagonal") or (
+        system == "trigonal" and not rhombo
+    ):
+        return [f"{pid}::A{lengths[k]}" for k in sorted(free - asked)]
+    raise InputError(f"phase {phase.name}: GSAS-II refines a {system} cell as a whole; "
+                     f"refine all of {', '.join(sorted(free))} or none")
+
+
+def _independent_axes(phase, site) -> set[str]:
+    """Coordinates that the site symmetry leaves free on their own (x of (x, ¼, z) …)."""
+    sg = phase.space_group
+    stab = sg.site_stabilizer(np.asarray(site.xyz), tol=1e-3)
+    rows = np.concatenate([sg.rotations[i] - np.eye(3) for i in stab])
+    _, sv, vt = np.linalg.svd(rows)
+    null = vt[int(np.sum(sv > 1e-8)):]
+    out = set()
+    for k, e in zip("xyz", np.eye(3), strict=True):
+        if null.size and np.allclose(null.T @ (null @ e), e, atol=1e-8):
+            out.add(k)
+    return out
+
+
+# -- constraints ------------------------------------------------------------------------
+def auto_constraints(problem) -> list[Constraint]:
+    """The constraints xtal imposes by itself: mixed sites and the origin of polar groups."""
+    out: list[Constraint] = []
+    for phase in problem.phases:
+        out += _mixed_sites(phase) + _polar_origin(phase)
+    return out
+
+
+def _mixed_sites(phase) -> list[Constraint]:
+    """Sites on one position (O/F on 48f) keep one x, y, z and B and their total occupancy."""
+    groups: list[list] = []
+    for s in phase.sites:
+        for grp in groups:
+            d = np.asarray(s.xyz) - np.asarray(grp[0].xyz)
+            if np.all(np.abs(d - np.round(d)) < 1e-4):
+                grp.append(s)
+                break
+        else:
+            groups.append([s])
+    out = []
+    pre = f"phases.{phase.name}.sites."
+    for grp in (g for g in groups if len(g) > 1):
+        first = grp[0].label
+        for s in grp[1:]:
+            out += [Constraint({f"{pre}{first}.{k}": 1.0, f"{pre}{s.label}.{k}": -1.0}, 0.0,
+                               "mixed site") for k in ("x", "y", "z", "biso")]
+        out.append(Constraint({f"{pre}{s.label}.occ": 1.0 for s in grp},
+                              sum(s.occupancy for s in grp), "mixed site"))
+    return out
+
+
+def _polar_origin(phase) -> list[Constraint]:
+    """Σ of the coordinates along a polar axis held, when all of them are refined."""
+    sg = phase.space_group
+    if sg.is_centrosymmetric:
+        return []
+    rows = np.concatenate([r - np.eye(3) for r in sg.point_group_rotations])
+    _, sv, vt = np.linalg.svd(rows)
+    out = []
+    for v in vt[int(np.sum(sv > 1e-8)):]:
+        coeffs: dict[str, float] = {}
+        rhs = 0.0
+        for s in phase.sites:
+            axes = _independent_axes(phase, s)
+            if all(k in axes for k, c in zip("xyz", v, strict=True) if abs(c) > 1e-12):
+                for k, c in zip("xyz", v, strict=True):
+                    if abs(c) > 1e-12:
+                        coeffs[f"phases.{phase.name}.sites.{s.label}.{k}"] = float(c)
+                rhs += float(v @ np.asarray(s.xyz))
+        if coeffs:
+            out.append(Constraint(coeffs, rhs, "polar origin", only_if_all_refined=True))
+    return out
+
+
+def gsas_constraints(
+    layout: Layout, g: Mapping[str, float], constraints: Sequence[Constraint],
+    refine: Sequence[str],
+) -> list[tuple]:
+    """xtal's linear constraints in GSAS-II's variables, for the constraints a stage uses."""
+    want = set(refine)
+    equal: list[set[str]] = []
+    out: list[tuple] = []
+    for c in constraints:
+        terms = list(c.coefficients.items())
+        if not any(n in want for n, _ in terms):
+            continue
+        if c.only_if_all_refined and not all(n in want for n, _ in terms):
+            continue
+        mapped = [(n, coef, *linear(layout, g, n, c)) for n, coef in terms]
+        total = c.rhs - sum(coef * b for _, coef, _, _, b in mapped)
+        _same_type(c, [gname for _, _, gname, _, _ in mapped])
+        if len(mapped) == 2 and abs(total) < 1e-12 and (
+            mapped[0][1] * mapped[0][3] == -mapped[1][1] * mapped[1][3]
+        ):
+            _merge(equal, {mapped[0][2], mapped[1][2]})
+        else:
+            out.append(("c", total, [m[2] for m in mapped], [m[1] * m[3] for m in mapped]))
+    out += [("e", sorted(grp), [1.0] * len(grp)) for grp in equal]
+    return out
+
+
+def linear(layout: Layout, g: Mapping[str, float], path: str, c: Constraint):
+    """(GSAS-II variable, a, b) with xtal value = a · variable + b, or a one-line refusal."""
+    p = layout.split(path)
+    key = p[-1]
+    if p[0] == "phase" and p[2] == "sites":
+        gname = layout.gsas_names(path)[0]
+        if key in "xyz":
+            pid, i = gname.split(":")[0], gname.rsplit(":", 1)[1]
+            return gname, 1.0, g[f"{pid}::A{key}:{i}"]
+        return gname, (EIGHT_PI2 if key == "biso" else 1.0), 0.0
+    ok = (p[0] == "instrument" and path not in NOT_IN_GSAS2) or p[1] == "chebyshev" or (
+        p[0] == "phase" and p[2] in ("po", "size", "microstrain")
+    ) or (p[1] == "halo" and key in ("position", "area"))
+    if not ok:
+        raise InputError(f"constraint '{c.origin}': {path} is not linear in GSAS-II's "
+                         f"variables, so GSAS-II cannot hold it")
+    return layout.gsas_names(path)[0], (0.01 if key == "area" else 1.0), 0.0
+
+
+def _same_type(c: Constraint, gnames: list[str]) -> None:
+    kinds = {("hist" if n.startswith(":") else "phase" if n.split(":")[1] == "" else "hap")
+             for n in gnames}
+    if len(kinds) > 1:
+        raise InputError(f"constraint '{c.origin}' mixes {' and '.join(sorted(kinds))} "
+                         f"parameters, which one GSAS-II constraint cannot")
+
+
+def _merge(groups: list[set[str]], pair: set[str]) -> None:
+    hits = [grp for grp in groups if grp & pair]
+    merged = set(pair).union(*hits)
+    for grp in hits:
+        groups.remove(grp)
+    groups.append(merged)
