@@ -42,6 +42,7 @@ class RefineRequest:
     constraints: tuple[str, ...] = ()
     fcj: str = "gsas2"
     force: bool = False
+    engine: str = "native"
 
 
 def run_refinement(req: RefineRequest, command: str, console: Console | None = None):
@@ -50,16 +51,22 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     The shared path of ``xtal refine`` and ``make demo``.  Raises
     :class:`~xtal.errors.InputError` (before anything is written) on bad input.
     """
+    from xtal.app.cross_check import ENGINES, refine_with
     from xtal.crystal.library import load_phase
     from xtal.io.instprm import read_instrument
     from xtal.io.patterns import read_pattern
     from xtal.io.refine_output import check_output_dir, format_log, write_refinement
-    from xtal.refine.api import refine
     from xtal.refine.recipe import load_recipe
 
     err = console or Console(stderr=True)
     started = _dt.datetime.now().astimezone()
     # -- validate everything first: nothing is computed in vain, nothing half-written
+    if req.engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not '{req.engine}'")
+    if req.engine != "native":
+        from xtal.refine.gsas2 import require_gsas2
+
+        require_gsas2()
     if req.fcj not in FCJ_CHOICES:
         raise InputError(f"--fcj must be one of {', '.join(FCJ_CHOICES)}, not '{req.fcj}'")
     if req.two_theta_range is not None and not req.two_theta_range[0] < req.two_theta_range[1]:
@@ -94,16 +101,19 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
         bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
 
     try:
-        result = refine(pattern, phases, instrument, recipe,
-                        two_theta_range=req.two_theta_range, exclude=list(req.exclude),
-                        fix=list(req.fix), constraints=list(req.constraints), fcj=req.fcj,
-                        progress=progress)
+        run = refine_with(req.engine, pattern, phases, instrument, recipe,
+                          two_theta_range=req.two_theta_range, exclude=list(req.exclude),
+                          fix=list(req.fix), constraints=list(req.constraints), fcj=req.fcj,
+                          progress=progress)
     finally:
         if tasks:
             bar.stop()
     finished = _dt.datetime.now().astimezone()
-    outputs = write_refinement(result, req.out, force=req.force,
-                               log_text=format_log(result, command, started, finished))
+    with run:
+        result = run.result
+        outputs = write_refinement(result, req.out, force=req.force,
+                                   log_text=format_log(result, command, started, finished),
+                                   extras=run.extras, report_extra=run.report_extra)
     return result, outputs
 
 
@@ -184,12 +194,16 @@ def refine_command(
              " 'phases.P.sites.B1.occ + phases.P.sites.B2.occ = 2/3'; repeatable."),
     fcj: str = typer.Option("gsas2", "--fcj", help="Axial-divergence quadrature: gsas2 or exact."),
     force: bool = typer.Option(False, "--force", help="Replace the contents of a non-empty DIR."),
+    engine: str = typer.Option(
+        "native", "--engine",
+        help="native (xtal), gsas2 (GSAS-II; 'make gsas2') or both (a cross-check table in "
+             "report.md; GSAS-II's .gpx/.lst beside it)."),
 ) -> None:
     """Rietveld refinement: writes result.json, CIFs, fit.png, report.md/.html, refine.log."""
     req = RefineRequest(
         data=data, phases=tuple(phase), out=out, instrument=instrument, recipe=recipe,
         two_theta_range=range_, exclude=tuple(_pairs(exclude)), fix=tuple(fix or ()),
-        constraints=tuple(constraint or ()), fcj=fcj, force=force)
+        constraints=tuple(constraint or ()), fcj=fcj, force=force, engine=engine)
     command = shlex.join(["xtal", *sys.argv[1:]])
     result, outputs = run_refinement(req, command)
     console = Console()

@@ -53,12 +53,14 @@ class RefineOutputs:
     log: Path
     cifs: dict[str, Path] = field(default_factory=dict)
     html: Path | None = None
+    extras: list[Path] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
         """Every file written, in a stable order."""
         html = [self.html] if self.html is not None else []
-        return [self.result_json, *self.cifs.values(), self.plot, self.report, *html, self.log]
+        return [self.result_json, *self.cifs.values(), self.plot, self.report, *html, self.log,
+                *self.extras]
 
 
 def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -169,7 +171,8 @@ def _g(v: float | None) -> str:
 
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
-                     force: bool = False) -> RefineOutputs:
+                     force: bool = False, extras: dict[str, Path | str] | None = None,
+                     report_extra: str = "") -> RefineOutputs:
     """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
 
     Parameters
@@ -182,6 +185,11 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         Contents of ``refine.log`` (see :func:`format_log`).
     force
         Replace a non-empty ``out_dir``.
+    extras
+        More files for the directory: name → text, or the path of a file to copy
+        (e.g. another engine's project and listing).
+    report_extra
+        Markdown appended to ``report.md`` (e.g. a cross-engine comparison).
 
     Returns
     -------
@@ -192,7 +200,12 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        names = _write_all(result, tmp, log_text)
+        names = _write_all(result, tmp, log_text, report_extra)
+        for name, content in (extras or {}).items():
+            if isinstance(content, Path):
+                shutil.copyfile(content, tmp / name)
+            else:
+                atomic_write(tmp / name, content)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _move_into_place(tmp, target)
     except BaseException:
@@ -206,10 +219,12 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         log=target / LOG,
         cifs={n: target / f for n, f in names.items()},
         html=target / "report.html",
+        extras=[target / n for n in (extras or {})],
     )
 
 
-def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
+def _write_all(result: Result, where: Path, log_text: str,
+               report_extra: str = "") -> dict[str, str]:
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
     for name in result.phases:
@@ -219,7 +234,7 @@ def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
         atomic_write(where / fname, refined_cif(result, name))
         names[name] = fname
     plot_fit(result, where / FIT_PNG)
-    atomic_write(where / REPORT_MD, format_report(result))
+    atomic_write(where / REPORT_MD, format_report(result) + report_extra)
     atomic_write(where / LOG, log_text)
     # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links)
     from xtal.io.report_html import write_report_html

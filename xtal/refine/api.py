@@ -39,6 +39,7 @@ def refine(
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
     progress: Progress | None = None,
+    engine: str = "native",
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
 
@@ -78,6 +79,9 @@ def refine(
         than from the analytic profile derivatives (which agree to ~2 %).
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
+    engine
+        ``"native"`` (xtal's own) or ``"gsas2"`` (GSAS-II through its scripting API,
+        :mod:`xtal.refine.gsas2`; install it with ``make gsas2``).
 
     Returns
     -------
@@ -86,6 +90,8 @@ def refine(
         says why a refinement stopped early (e.g. a singular normal matrix),
         in which case the values are the last good ones.
     """
+    if engine != "native":
+        return _other_engine(engine, locals())
     pat = _pattern(pattern)
     if two_theta_range is not None or exclude:
         lo, hi = two_theta_range if two_theta_range is not None else (None, None)
@@ -179,6 +185,20 @@ def refine(
         raise RefinementError("the recipe has no stages")
     state = solver.final_state()
     return _result(model, solver, state, rec, pat, stage_logs, warnings, stopped)
+
+
+def _other_engine(engine: str, args: dict) -> Result:
+    """Hand the same arguments to another engine (interim, until refine/strategy.py lands)."""
+    if engine != "gsas2":
+        raise InputError(f"unknown engine '{engine}' (choose native or gsas2)")
+    from xtal.refine.gsas2 import require_gsas2
+    from xtal.refine.gsas2.interim import refine_gsas2
+
+    require_gsas2()
+    if args.pop("exact_esds"):
+        raise InputError("exact_esds applies to the native engine only")
+    del args["engine"]
+    return refine_gsas2(**args)
 
 
 def _phase_terms(

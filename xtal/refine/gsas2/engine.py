@@ -151,9 +151,16 @@ class GsasEngine:
 
     # -- files and life cycle ---------------------------------------------------------------
     def save_gpx(self, path: str | Path) -> Path:
-        """Save the GSAS-II project as it stands to ``path``."""
+        """Save the GSAS-II project, with its pattern calculated, to ``path``."""
+        if self._stale:
+            self.worker.call("compute")
+            self._stale = False
         self.worker.call("save", path=str(Path(path).absolute()))
         return Path(path)
+
+    def mass_fractions(self) -> dict[str, tuple[float, float]]:
+        """GSAS-II's own weight fractions (value, s.u.) after the last stage."""
+        return self.worker.call("mass_fractions")
 
     def close(self) -> None:
         """End the GSAS-II process and remove its scratch directory."""
@@ -205,9 +212,13 @@ class GsasEngine:
                 if ind in col:
                     m[i, col[ind]] += coef
         jac = self.layout.jacobian(self._g, refined, support) @ m
-        jac[np.abs(jac) < 1e-12 * max(np.abs(jac).max(), 1e-300)] = 0.0
-        cov = jac @ np.asarray(last["cov"], float) @ jac.T
-        return refined, cov, jac, len(vary)
+        cov = np.asarray(last["cov"], float)
+        # a quantity symmetry holds (γ = 120° of a hexagonal cell) moves only by round-off
+        values = self.layout.to_xtal(self._g)
+        sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", jac, cov, jac), 0.0))
+        held = sd <= 1e-9 * np.maximum(np.abs([values[n] for n in refined]), 1e-3)
+        jac[held] = 0.0
+        return refined, jac @ cov @ jac.T, jac, len(vary)
 
 
 def _peaks(refl: np.ndarray, scale: float, lams: list[float], ratio: float,

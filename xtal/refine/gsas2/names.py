@@ -256,7 +256,8 @@ def cell_from_a(a: list[float] | np.ndarray) -> tuple[float, ...]:
     lengths = np.sqrt(np.diag(g))
     cosines = (g[1, 2] / (lengths[1] * lengths[2]), g[0, 2] / (lengths[0] * lengths[2]),
                g[0, 1] / (lengths[0] * lengths[1]))
-    angles = np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
+    # round-off of arccos (90°, 120°) is removed, far below any esd
+    angles = np.round(np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0))), 10)
     return (*map(float, lengths), *map(float, angles), float(np.sqrt(np.linalg.det(g))))
 
 

@@ -236,6 +236,10 @@ class Session:
                 out[name] = np.asarray(pickle.load(fh), float)
         return out
 
+    def mass_fractions(self) -> dict[str, tuple[float, float]]:
+        """GSAS-II's own weight fractions and s.u.'s (``G2PwdrData.ComputeMassFracs``)."""
+        return {k: (float(v), float(e)) for k, (v, e) in self.hist.ComputeMassFracs().items()}
+
     def save(self, path: str) -> None:
         """Copy the project (and its ``.lst``) to ``path`` (``.gpx``)."""
         self.gpx.save()
