@@ -20,7 +20,7 @@ import numpy as np
 
 from xtal.refine.gsas2 import plan
 from xtal.refine.gsas2.client import Worker
-from xtal.refine.gsas2.names import CELL_KEYS, FWHM_PER_SIGMA, Layout
+from xtal.refine.gsas2.names import CELL_KEYS, FWHM_PER_SIGMA, NO_SIZE, Layout
 from xtal.refine.gsas2.seam import EngineOutput, PeakArrays, StageReport
 from xtal.refine.parameters import Constraint
 
@@ -48,6 +48,8 @@ class GsasEngine:
         self._constraints: list[Constraint] = []
         self._last: dict | None = None  # the last stage's covariance and refined names
         self._stale = True  # values changed since GSAS-II last calculated the pattern
+        self._no_size: set[str] = set()  # phases without size broadening (see _sizes)
+        self._frozen = 0  # parameters GSAS-II froze at their limits so far
 
     # -- the seam -------------------------------------------------------------------------
     def setup(self, problem) -> list[str]:
@@ -63,6 +65,7 @@ class GsasEngine:
         info = worker.call("start", workdir=str(worker.workdir), spec=spec)
         self.name = f"GSAS-II {info['version']}"
         self._problem, self._layout, self._g = problem, layout, dict(info["values"])
+        self._no_size = {n for n in layout.phases if self.values()[f"phases.{n}.size"] <= 0}
         self._constraints = plan.auto_constraints(problem)
         return names
 
@@ -78,6 +81,7 @@ class GsasEngine:
         known = set(self.layout.offered())
         usable = {k: float(v) for k, v in values.items()
                   if k in known and v is not None and np.isfinite(v)}
+        self._no_size -= {n for n in self.layout.phases if usable.get(f"phases.{n}.size", 0) > 0}
         new = self.layout.to_gsas(usable, self._g)
         if new:
             self.worker.call("set_values", g=new)
@@ -100,15 +104,25 @@ class GsasEngine:
             if progress is not None:
                 progress(stage.name, cycle, rwp)
 
-        rep = self.worker.call("refine", progress=relay, flags=flags, constraints=cons,
-                               cycles=stage.cycles, tolerance=stage.tolerance)
-        self._g = dict(self.worker.call("values"))
-        self._stale = not rep["ok"]
+        # GSAS-II sets a parameter that passed its limit to the limit after the fit and
+        # freezes it; the others are then refined again with it held there (twice at most)
+        cycles = 0
+        for _ in range(3):
+            self._sizes()
+            rep = self.worker.call("refine", progress=relay, flags=flags, constraints=cons,
+                                   cycles=stage.cycles, tolerance=stage.tolerance)
+            cycles += int(rep.get("cycles", 0))
+            frozen = len(rep.get("frozen", []))
+            self._stale = not rep["ok"] or frozen > self._frozen
+            new_frozen, self._frozen = frozen > self._frozen, frozen
+            if not (rep["ok"] and new_frozen):
+                break
+        self._sizes()
         rv = rep.get("rvals", {})
         self._last = {**rep, "refined": refine} if rep["ok"] else None
         return StageReport(
             stage.name,
-            cycles=int(rep.get("cycles", 0)),
+            cycles=cycles,
             chi2_start=_chi2_start(rv),
             chi2=float(rv.get("chisq", float("nan"))),
             converged=bool(rv.get("converged", False)),
@@ -122,13 +136,12 @@ class GsasEngine:
         if self._stale:
             self.worker.call("compute")
             self._stale = False
-        cur = self.worker.call("curves")
-        fixed = problem.fixed_background
-        fixed = np.zeros_like(cur["x"]) if fixed is None else np.asarray(fixed, float)
+            self._sizes()
+        cur = self.worker.call("curves")  # GSAS-II's background includes a fixed one
         values = layout.to_xtal(self._g)
         refined, cov, fmap, n_free = self._covariance()
         yo, sigma = np.asarray(problem.pattern.y, float), np.asarray(problem.pattern.esd(), float)
-        yc = cur["calculated"] + fixed
+        yc = cur["calculated"]
         peaks, hkl, mult = {}, {}, {}
         for name in layout.phases:
             refl = cur["reflections"][name]
@@ -140,7 +153,7 @@ class GsasEngine:
         self._copy_files()
         return EngineOutput(
             values=values, refined=refined, covariance=cov, x=cur["x"], observed=yo,
-            sigma=sigma, calculated=yc, background=cur["background"] + fixed,
+            sigma=sigma, calculated=yc, background=cur["background"],
             phase_curves={n: cur["phases"][n] for n in layout.phases},
             peaks=peaks, hkl=hkl, multiplicity=mult,
             phases={p.name: _refined_phase(p, values) for p in problem.phases},
@@ -155,6 +168,7 @@ class GsasEngine:
         if self._stale:
             self.worker.call("compute")
             self._stale = False
+            self._sizes()
         self.worker.call("save", path=str(Path(path).absolute()))
         return Path(path)
 
@@ -185,6 +199,19 @@ class GsasEngine:
         if self._layout is None:
             raise RuntimeError("the GSAS-II engine is not set up")
         return self._layout
+
+    def _sizes(self) -> None:
+        """Keep "no size broadening" as 10⁶ µm and read the values back.
+
+        GSAS-II has no "no size broadening" and caps the size it stores after a
+        refinement at 10 µm (``GSASIIstrIO.SetHistogramPhaseData``), which would add
+        0.09/cosθ centidegree of Lorentzian width; a phase xtal gives no size
+        broadening is set back to 10⁶ µm before every calculation.
+        """
+        if self._no_size:
+            self.worker.call("set_values", g={
+                f"{self.layout.pid(n)}:0:Size;i": NO_SIZE for n in self._no_size})
+        self._g = dict(self.worker.call("values"))
 
     def _copy_files(self) -> None:
         if self.files_to is None:
@@ -260,8 +287,9 @@ def _refined_phase(phase, v: Mapping[str, float]):
 
 
 def _refined_instrument(inst, v: Mapping[str, float]):
-    keys = ("zero", "displacement", "U", "V", "W", "X", "Y", "Z", "sh_l")
-    return replace(inst, **{k: v[f"instrument.{k}"] for k in keys})
+    keys = ("zero", "displacement", "U", "V", "W", "X", "Y", "Z")
+    return replace(inst, sh_l=max(v["instrument.sh_l"], 0.0),
+                   **{k: v[f"instrument.{k}"] for k in keys})
 
 
 def _chi2_start(rv: dict) -> float:

@@ -57,12 +57,13 @@ def check(problem, names: list[str]) -> None:
 def spec(problem, layout: Layout) -> dict:
     """The plain specification the worker builds the GSAS-II project from."""
     pat, inst = problem.pattern, problem.instrument
-    y = pat.y if problem.fixed_background is None else pat.y - problem.fixed_background
+    fixed = problem.fixed_background
     terms = problem.phase_terms
     return {
         "x": np.asarray(pat.x, float),
-        "y": np.asarray(y, float),
+        "y": np.asarray(pat.y, float),
         "sigma": np.asarray(pat.esd(), float),
+        "fixed_background": None if fixed is None else np.asarray(fixed, float),
         "instrument": {
             "lam1": inst.lam1, "lam2": inst.lam2 if inst.ratio > 0 else None, "ratio": inst.ratio,
             "polarization": inst.polarization, "zero": inst.zero, "U": inst.U, "V": inst.V,
@@ -176,7 +177,7 @@ def _phase_flags(pid: int, phase, want: set[str]) -> tuple[dict, list[str]]:
             flag += "U"
         atoms.append(flag)
         if xyz:
-            holds += [f"{pid}::dA{k}:{i}" for k in _independent_axes(phase, s) - xyz]
+            holds += [f"{pid}::dA{k}:{i}" for k in _coordinate_holds(phase, s, xyz)]
     out = {"cell": bool(cell), "atoms": atoms, "scale": pre + "scale" in want,
            "po": pre + "po.ratio" in want, "size": pre + "size" in want,
            "microstrain": pre + "microstrain" in want}
@@ -202,13 +203,54 @@ def _cell_holds(pid: int, phase, asked: set[str]) -> list[str]:
                      f"refine all of {', '.join(sorted(free))} or none")
 
 
-def _independent_axes(phase, site) -> set[str]:
-    """Coordinates that the site symmetry leaves free on their own (x of (x, ¼, z) …)."""
+def _free_directions(phase, site) -> np.ndarray:
+    """Rows spanning the directions the site symmetry lets the site move in."""
     sg = phase.space_group
     stab = sg.site_stabilizer(np.asarray(site.xyz), tol=1e-3)
     rows = np.concatenate([sg.rotations[i] - np.eye(3) for i in stab])
     _, sv, vt = np.linalg.svd(rows)
-    null = vt[int(np.sum(sv > 1e-8)):]
+    return vt[int(np.sum(sv > 1e-8)):]
+
+
+def _coordinate_holds(phase, site, asked: set[str]) -> list[str]:
+    """Coordinates GSAS-II must hold so that the site moves only as xtal's engine moves it.
+
+    xtal holds a coordinate that is not refined, and with it every coordinate the site
+    symmetry ties to it ((x, x, x) with only x refined does not move).  GSAS-II refines
+    the first free coordinate of each tied set (the pivots of the reduced row-echelon
+    form of the free directions) and derives the others; a pivot whose direction
+    touches a coordinate not asked for is held.
+    """
+    free = _free_directions(phase, site)
+    holds = []
+    for pivot, row in _rref(free):
+        if any(abs(row[j]) > 1e-8 for j, k in enumerate("xyz") if k not in asked):
+            holds.append("xyz"[pivot])
+    return holds
+
+
+def _rref(m: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(pivot column, row) of the reduced row-echelon form of ``m`` (rows)."""
+    a = np.array(m, float)
+    out: list[tuple[int, np.ndarray]] = []
+    r = 0
+    for col in range(a.shape[1] if a.size else 0):
+        hits = [i for i in range(r, a.shape[0]) if abs(a[i, col]) > 1e-8]
+        if not hits:
+            continue
+        a[[r, hits[0]]] = a[[hits[0], r]]
+        a[r] /= a[r, col]
+        for i in range(a.shape[0]):
+            if i != r:
+                a[i] -= a[i, col] * a[r]
+        out.append((col, a[r].copy()))
+        r += 1
+    return out
+
+
+def _independent_axes(phase, site) -> set[str]:
+    """Coordinates that the site symmetry leaves free on their own (x of (x, ¼, z) …)."""
+    null = _free_directions(phase, site)
     out = set()
     for k, e in zip("xyz", np.eye(3), strict=True):
         if null.size and np.allclose(null.T @ (null @ e), e, atol=1e-8):

@@ -50,16 +50,57 @@ def build(spec: dict, workdir: Path):
     data, inst = write_inputs(spec, workdir)
     gpx = G2sc.G2Project(newgpx=str(workdir / GPX_NAME))
     hist = gpx.add_powder_histogram(str(data), str(inst), fmthint="xye")
+    _exact(hist, spec["y"], 1.0 / np.asarray(spec["sigma"]) ** 2)
+    if spec.get("fixed_background") is not None:
+        _fixed_background(gpx, hist, spec, workdir, inst)
     _sample(hist, spec["instrument"])
     _background(hist, spec["background"])
     for ph in spec["phases"]:
         _phase(gpx, hist, ph)
     for r in spec.get("restraints", []):
         _restraint(gpx, r)
+    _limits(gpx, len(spec["phases"]))
     controls = gpx.data["Controls"]["data"]
     controls["Author"] = "xtal"
     gpx.save()
     return gpx, hist
+
+
+def _exact(hist, y, w) -> None:
+    """The intensities and weights exactly as xtal fits them.
+
+    GSAS-II's xye importer gives points with y ≤ 0 zero weight; xtal keeps them with
+    its guarded σ (physics.md §7), so the arrays are set here.
+    """
+    d = hist.data["data"][1]
+    d[1][:] = np.asarray(y, float)
+    d[2][:] = np.asarray(w, float)
+
+
+def _fixed_background(gpx, hist, spec: dict, workdir: Path, inst: Path) -> None:
+    """A fixed background as GSAS-II keeps one: a histogram of its own, referenced from the
+    data's background ("background PWDR", multiplier 1, not refined)."""
+    path = workdir / "fixed_background.xye"
+    fb = np.asarray(spec["fixed_background"], float)
+    np.savetxt(path, np.column_stack([spec["x"], fb, np.ones_like(fb)]), fmt="%.17g",
+               header="fixed background (written by xtal)")
+    back = gpx.add_powder_histogram(str(path), str(inst), fmthint="xye")
+    _exact(back, fb, np.ones_like(fb))
+    hist.data["Background"][1]["background PWDR"] = [back.name, 1.0, False]
+
+
+def _limits(gpx, n_phases: int) -> None:
+    """The physical bounds xtal keeps, as GSAS-II's parameter limits.
+
+    GSAS-II sets a parameter that refines past its limit to the limit and freezes it
+    (``GSASIIstrMain.dropOOBvars``): SH/L, X, Y ≥ 0, U_iso ≥ 0, 0 ≤ occupancy ≤ 1.
+    """
+    for name in (":*:SH/L", ":*:X", ":*:Y"):
+        gpx.set_Controls("parmMin", 0.0, name)
+    for pid in range(n_phases):
+        gpx.set_Controls("parmMin", 0.0, f"{pid}::AUiso:*")
+        gpx.set_Controls("parmMin", 0.0, f"{pid}::Afrac:*")
+        gpx.set_Controls("parmMax", 1.0, f"{pid}::Afrac:*")
 
 
 def _sample(hist, ins: dict) -> None:

@@ -125,7 +125,9 @@ class Session:
         dlg = _Progress(report)
         ok, rvals = G2strMain.Refine(self.gpx.filename, dlg=dlg, makeBack=False)
         self.gpx.reload()
+        frozen = self.gpx.data["Controls"]["data"].get("parmFrozen", {}).get("FrozenList", [])
         out = {"ok": bool(ok), "cycles": dlg.cycles, "rvals": _plain(rvals),
+               "frozen": [str(v) for v in frozen],
                "msg": str(rvals.get("msg", "") or ""), "warnings": str(warnmsg or "")}
         if ok:
             cov = self.gpx.data["Covariance"]["data"]
