@@ -49,7 +49,6 @@ class GsasEngine:
         self._last: dict | None = None  # the last stage's covariance and refined names
         self._stale = True  # values changed since GSAS-II last calculated the pattern
         self._no_size: set[str] = set()  # phases without size broadening (see _sizes)
-        self._frozen = 0  # parameters GSAS-II froze at their limits so far
 
     # -- the seam -------------------------------------------------------------------------
     def setup(self, problem) -> list[str]:
@@ -94,8 +93,40 @@ class GsasEngine:
         return self.layout.to_xtal(self._g)
 
     def run_stage(self, stage, progress: Progress | None = None) -> StageReport:
-        """Refine ``stage.refine`` (dot paths) in one GSAS-II refinement."""
+        """Refine ``stage.refine`` (dot paths) with GSAS-II.
+
+        GSAS-II has no bounds during a fit; xtal keeps some quantities physical (SH/L,
+        X, Y, B, size, microstrain ≥ 0; 0 ≤ occupancy ≤ 1).  A parameter that ends a
+        GSAS-II refinement outside its bound is set to the bound and the stage is
+        refined again without it, as an active bound leaves it in xtal's engine.
+        """
         refine = list(stage.refine)
+        at_bound: dict[str, float] = {}
+        cycles, warnings = 0, []
+        for _ in range(3):
+            rep = self._refine(stage, [n for n in refine if n not in at_bound], progress)
+            cycles += int(rep.get("cycles", 0))
+            warnings += [f"GSAS-II: {m}" for m in _messages(rep) if rep["ok"]]
+            out = plan.outside_bounds(self.values(), refine) if rep["ok"] else {}
+            if not out:
+                break
+            warnings += [f"GSAS-II refined {n} to {self.values()[n]:.6g}; held at its bound "
+                         f"{b:g} and the stage refined again" for n, b in out.items()]
+            self.set_values(out)
+            at_bound.update(out)
+        rv = rep.get("rvals", {})
+        return StageReport(
+            stage.name,
+            cycles=cycles,
+            chi2_start=_chi2_start(rv),
+            chi2=float(rv.get("chisq", float("nan"))),
+            converged=bool(rv.get("converged", False)),
+            stopped=None if rep["ok"] else f"GSAS-II: {_one_line(rep['msg']) or 'failed'}",
+            warnings=warnings,
+        )
+
+    def _refine(self, stage, refine: list[str], progress: Progress | None) -> dict:
+        """One GSAS-II refinement of the dot paths ``refine``."""
         flags, holds = plan.flags(self.layout, self._problem, refine)
         cons = [("h", [n]) for n in holds]
         cons += plan.gsas_constraints(self.layout, self._g, self._constraints, refine)
@@ -104,31 +135,13 @@ class GsasEngine:
             if progress is not None:
                 progress(stage.name, cycle, rwp)
 
-        # GSAS-II sets a parameter that passed its limit to the limit after the fit and
-        # freezes it; the others are then refined again with it held there (twice at most)
-        cycles = 0
-        for _ in range(3):
-            self._sizes()
-            rep = self.worker.call("refine", progress=relay, flags=flags, constraints=cons,
-                                   cycles=stage.cycles, tolerance=stage.tolerance)
-            cycles += int(rep.get("cycles", 0))
-            frozen = len(rep.get("frozen", []))
-            self._stale = not rep["ok"] or frozen > self._frozen
-            new_frozen, self._frozen = frozen > self._frozen, frozen
-            if not (rep["ok"] and new_frozen):
-                break
         self._sizes()
-        rv = rep.get("rvals", {})
+        rep = self.worker.call("refine", progress=relay, flags=flags, constraints=cons,
+                               cycles=stage.cycles, tolerance=stage.tolerance)
+        self._stale = not rep["ok"]
+        self._sizes()
         self._last = {**rep, "refined": refine} if rep["ok"] else None
-        return StageReport(
-            stage.name,
-            cycles=cycles,
-            chi2_start=_chi2_start(rv),
-            chi2=float(rv.get("chisq", float("nan"))),
-            converged=bool(rv.get("converged", False)),
-            stopped=None if rep["ok"] else f"GSAS-II: {_one_line(rep['msg']) or 'failed'}",
-            warnings=[f"GSAS-II: {m}" for m in _messages(rep) if rep["ok"]],
-        )
+        return rep
 
     def output(self) -> EngineOutput:
         """Values, covariance, curves and peak lists of the current state."""
@@ -217,7 +230,8 @@ class GsasEngine:
         if self.files_to is None:
             return
         self.files_to.mkdir(parents=True, exist_ok=True)
-        for name in FILES:
+        self.worker.call("save", path=str((self.files_to / FILES[0]).absolute()))
+        for name in FILES[1:]:
             src = self.worker.file(name)
             if src.exists():
                 shutil.copyfile(src, self.files_to / name)

@@ -258,6 +258,19 @@ def _independent_axes(phase, site) -> set[str]:
     return out
 
 
+def outside_bounds(values: Mapping[str, float], refine: Sequence[str]) -> dict[str, float]:
+    """Refined quantities past the bounds xtal keeps, with the bound each goes back to."""
+    out = {}
+    for n in refine:
+        v = values[n]
+        leaf = n.rsplit(".", 1)[-1]
+        if leaf in ("sh_l", "X", "Y", "biso", "size", "microstrain", "area") and v < 0:
+            out[n] = 0.0
+        elif leaf == "occ" and not 0.0 <= v <= 1.0:
+            out[n] = min(max(v, 0.0), 1.0)
+    return out
+
+
 # -- constraints ------------------------------------------------------------------------
 def auto_constraints(problem) -> list[Constraint]:
     """The constraints xtal imposes by itself: mixed sites and the origin of polar groups."""

@@ -59,7 +59,6 @@ def build(spec: dict, workdir: Path):
         _phase(gpx, hist, ph)
     for r in spec.get("restraints", []):
         _restraint(gpx, r)
-    _limits(gpx, len(spec["phases"]))
     controls = gpx.data["Controls"]["data"]
     controls["Author"] = "xtal"
     gpx.save()
@@ -87,20 +86,6 @@ def _fixed_background(gpx, hist, spec: dict, workdir: Path, inst: Path) -> None:
     back = gpx.add_powder_histogram(str(path), str(inst), fmthint="xye")
     _exact(back, fb, np.ones_like(fb))
     hist.data["Background"][1]["background PWDR"] = [back.name, 1.0, False]
-
-
-def _limits(gpx, n_phases: int) -> None:
-    """The physical bounds xtal keeps, as GSAS-II's parameter limits.
-
-    GSAS-II sets a parameter that refines past its limit to the limit and freezes it
-    (``GSASIIstrMain.dropOOBvars``): SH/L, X, Y ≥ 0, U_iso ≥ 0, 0 ≤ occupancy ≤ 1.
-    """
-    for name in (":*:SH/L", ":*:X", ":*:Y"):
-        gpx.set_Controls("parmMin", 0.0, name)
-    for pid in range(n_phases):
-        gpx.set_Controls("parmMin", 0.0, f"{pid}::AUiso:*")
-        gpx.set_Controls("parmMin", 0.0, f"{pid}::Afrac:*")
-        gpx.set_Controls("parmMax", 1.0, f"{pid}::Afrac:*")
 
 
 def _sample(hist, ins: dict) -> None:

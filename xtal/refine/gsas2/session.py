@@ -218,6 +218,7 @@ class Session:
         import GSASII.GSASIIstrMain as G2strMain
 
         copy = self.workdir / "partials.gpx"
+        self.gpx.save()  # the values as they stand (e.g. a size set back after a refinement)
         shutil.copyfile(self.gpx.filename, copy)
         proj = G2sc.G2Project(gpxfile=str(copy))
         target = self.workdir / "partials.pickle"
