@@ -211,3 +211,24 @@ def test_without_gsas2_the_engine_says_how_to_install_it(monkeypatch):
 
     with pytest.raises(InputError, match="make gsas2"):
         refine("no-such-file.xy", ["Na2S"], engine="gsas2")
+
+
+@pytest.mark.parametrize("args", [
+    ["refine", "data.xy", "--phase", "Na2S", "--out", "out", "--engine", "gsas2"],
+    ["refine", "data.xy", "--phase", "Na2S", "--out", "out", "--engine", "both"],
+    ["simulate", "Na2S", "--out", "sim.xy", "--engine", "gsas2"],
+])
+def test_cli_without_gsas2_ends_in_one_line_saying_how_to_install_it(
+    args, monkeypatch, tmp_path, capsys
+):
+    from xtal.cli import main
+    from xtal.refine.gsas2 import client
+
+    monkeypatch.setattr(client, "gsas2_available", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as ended:
+        main(args)
+    assert ended.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "make gsas2" in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written
