@@ -230,11 +230,11 @@ class RietxPbSO4:
 # -- engines (issue 8) ------------------------------------------------------------------------
 def engine_pbso4(engine: str) -> Run:
     """PbSO4 ``standard`` with xtal's or GSAS-II's engine, like for like (issue 7)."""
+    import xtal
     from xtal.io.instprm import read_instrument
-    from xtal.refine.api import refine
 
     inst = read_instrument(PBSO4 / "INST_XRY.PRM").replace(sh_l=0.002, radius=200.0)
-    result = refine(str(PBSO4 / "PBSO4.XRA"), [str(PBSO4 / "PbSO4-Wyckoff.cif")], inst,
+    result = xtal.refine(str(PBSO4 / "PBSO4.XRA"), [str(PBSO4 / "PbSO4-Wyckoff.cif")], inst,
                     "standard", two_theta_range=RANGE, fcj="gsas2", engine=engine)
     return _xtal_run(result)
 

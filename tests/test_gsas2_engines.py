@@ -17,7 +17,7 @@ import math
 import pytest
 from gsas2_helpers import cases, needs_gsas2
 
-from xtal.refine.api import refine
+import xtal
 
 pytestmark = needs_gsas2
 CASES = ("PbSO4", "LaB6", "RbNb2O5F", "glass-ceramic")
@@ -31,7 +31,7 @@ def both(shared):
     def get(name: str):
         if name not in _RUNS:
             c = cases(shared)[name]
-            _RUNS[name] = tuple(refine(*c.args, engine=e, fcj="gsas2", **c.kwargs)
+            _RUNS[name] = tuple(xtal.refine(*c.args, engine=e, fcj="gsas2", **c.kwargs)
                                 for e in ("native", "gsas2"))
         return _RUNS[name]
 

@@ -74,23 +74,24 @@ def refine_with(engine: str, pattern, phases, instrument, recipe, *,
 
 
 def _native(pattern, phases, instrument, recipe, progress, options) -> EngineRun:
-    from xtal.refine.api import refine
+    import xtal
 
     t0 = time.perf_counter()
-    res = refine(pattern, phases, instrument, recipe, progress=progress, **options)
+    res = xtal.refine(pattern, phases, instrument, recipe, progress=progress, **options)
     return EngineRun(res, time.perf_counter() - t0)
 
 
 def _gsas2(pattern, phases, instrument, recipe, progress, options, prefix: bool) -> EngineRun:
-    from xtal.refine.gsas2.engine import FILES
-    from xtal.refine.gsas2.interim import refine_gsas2
+    import xtal
+    from xtal.refine.gsas2.engine import FILES, GsasEngine
 
     scratch = Path(tempfile.mkdtemp(prefix="xtal-gsas2-files-"))
     try:
         t0 = time.perf_counter()
-        res = refine_gsas2(pattern, phases, instrument, recipe, files_to=scratch,
-                           progress=_prefixed("GSAS-II", progress) if prefix else progress,
-                           **options)
+        with GsasEngine(files_to=scratch) as engine:
+            res = xtal.refine(pattern, phases, instrument, recipe, engine=engine,
+                              progress=_prefixed("GSAS-II", progress) if prefix else progress,
+                              **options)
         seconds = time.perf_counter() - t0
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -39,7 +39,7 @@ def refine(
     preferred_orientation: dict[str, tuple[int, int, int]] | None = None,
     exact_esds: bool = False,
     progress: Progress | None = None,
-    engine: str = "native",
+    engine: str | object = "native",
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
 
@@ -81,7 +81,8 @@ def refine(
         Called with (stage, cycle, Rwp) after every accepted cycle.
     engine
         ``"native"`` (xtal's own) or ``"gsas2"`` (GSAS-II through its scripting API,
-        :mod:`xtal.refine.gsas2`; install it with ``make gsas2``).
+        :mod:`xtal.refine.gsas2`; install it with ``make gsas2``), or an engine object
+        such as :class:`xtal.refine.gsas2.GsasEngine` (the caller closes it).
 
     Returns
     -------
@@ -187,9 +188,9 @@ def refine(
     return _result(model, solver, state, rec, pat, stage_logs, warnings, stopped)
 
 
-def _other_engine(engine: str, args: dict) -> Result:
+def _other_engine(engine, args: dict) -> Result:
     """Hand the same arguments to another engine (interim, until refine/strategy.py lands)."""
-    if engine != "gsas2":
+    if isinstance(engine, str) and engine != "gsas2":
         raise InputError(f"unknown engine '{engine}' (choose native or gsas2)")
     from xtal.refine.gsas2 import require_gsas2
     from xtal.refine.gsas2.interim import refine_gsas2
@@ -197,6 +198,8 @@ def _other_engine(engine: str, args: dict) -> Result:
     require_gsas2()
     if args.pop("exact_esds"):
         raise InputError("exact_esds applies to the native engine only")
+    if not isinstance(engine, str):
+        args["engine_object"] = engine
     del args["engine"]
     return refine_gsas2(**args)
 

@@ -273,14 +273,21 @@ def _f(v: float) -> float | None:
 def refine_gsas2(pattern, phases, instrument=None, recipe=None, *, two_theta_range=None,
                  exclude=(), fix=(), constraints=(), restraints=(), fcj=None,
                  background_points=None, preferred_orientation=None, start=None,
-                 progress: Progress | None = None, files_to=None) -> Result:
-    """``xtal.refine(...)`` with GSAS-II as the engine (same arguments)."""
+                 progress: Progress | None = None, files_to=None,
+                 engine_object=None) -> Result:
+    """``xtal.refine(...)`` with GSAS-II as the engine (same arguments).
+
+    ``engine_object``: a set-up-ready engine to use (the caller closes it).
+    """
     from xtal.refine.gsas2.engine import GsasEngine
 
     problem = make_problem(pattern, phases, instrument, recipe, two_theta_range=two_theta_range,
                            exclude=exclude, restraints=restraints, fcj=fcj,
                            background_points=background_points,
                            preferred_orientation=preferred_orientation)
+    if engine_object is not None:
+        return run(problem, engine_object, constraints=constraints, fix=fix, start=start,
+                   progress=progress)
     with GsasEngine(files_to=files_to) as engine:
         return run(problem, engine, constraints=constraints, fix=fix, start=start,
                    progress=progress)
