@@ -19,7 +19,7 @@ from xtal.crystal.library import load_phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
-from xtal.refine.gsas2 import plan
+from xtal.refine.gsas2 import constraints, plan
 from xtal.refine.gsas2.names import Layout, a_from_cell, cell_from_a
 from xtal.refine.gsas2.seam import Problem
 from xtal.refine.parameters import Constraint, parse_constraint
@@ -103,14 +103,14 @@ def test_constraints_become_gsas2_constraints():
     for text in pb.recipe.constraints:
         cons += parse_constraint(text, names)
     refine = [n for n in names if n.endswith((".occ", ".biso"))]
-    out = plan.gsas_constraints(layout, _g(layout), cons, refine)
+    out = constraints.gsas_constraints(layout, _g(layout), cons, refine)
     occ = [c for c in out if c[0] == "c"]
     assert occ == [("c", pytest.approx(2 / 3), ["0::Afrac:4", "0::Afrac:5"], [1.0, 1.0])]
     equal = sorted(tuple(c[1]) for c in out if c[0] == "e")
     assert equal == [("0::AUiso:0", "0::AUiso:1"), ("0::AUiso:2", "0::AUiso:3"),
                      ("0::AUiso:4", "0::AUiso:5")]
     # a constraint on a stage's unrefined parameters is not passed on
-    assert plan.gsas_constraints(layout, _g(layout), cons, ["phases.Na2S.scale"]) == []
+    assert constraints.gsas_constraints(layout, _g(layout), cons, ["phases.Na2S.scale"]) == []
 
 
 @pytest.mark.parametrize("text, why", [
@@ -122,7 +122,7 @@ def test_inexpressible_constraints_are_refused_in_one_line(text, why):
     layout = plan.layout_of(pb)
     (c,) = parse_constraint(text, layout.offered())
     with pytest.raises(InputError, match=why) as err:
-        plan.gsas_constraints(layout, _g(layout), [c], list(c.coefficients))
+        constraints.gsas_constraints(layout, _g(layout), [c], list(c.coefficients))
     assert "\n" not in str(err.value) and len(str(err.value)) <= 300
 
 
@@ -166,16 +166,16 @@ def test_a_site_tied_by_symmetry_is_held_when_a_tied_coordinate_is_not_refined(s
 
 def test_polar_origin_is_held_only_when_every_polar_coordinate_refines():
     tri = load_phase("Na3BS3-trigonal")  # P3: z of every site is free
-    (c,) = plan._polar_origin(tri)
+    (c,) = constraints._polar_origin(tri)
     assert c.only_if_all_refined
     assert set(c.coefficients) == {f"phases.{tri.name}.sites.{s.label}.z" for s in tri.sites}
     assert c.rhs == pytest.approx(sum(s.xyz[2] for s in tri.sites))
-    assert plan._polar_origin(load_phase("Na2S")) == []
+    assert constraints._polar_origin(load_phase("Na2S")) == []
 
 
 def test_mixed_sites_move_as_one(shared):
     rb = load_phase(shared / "real/rbnb2o5f_empyrean/RbNb2O5F.cif")
-    cons = plan._mixed_sites(rb)
+    cons = constraints._mixed_sites(rb)
     pre = "phases.RbNb2O5F.sites."
     assert Constraint({pre + "O1.x": 1.0, pre + "F1.x": -1.0}, 0.0, "mixed site") in cons
     occ = [c for c in cons if pre + "O1.occ" in c.coefficients]

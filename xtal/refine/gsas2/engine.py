@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xtal.refine.gsas2 import constraints as gcons
 from xtal.refine.gsas2 import plan
 from xtal.refine.gsas2.client import Worker
 from xtal.refine.gsas2.names import CELL_KEYS, FWHM_PER_SIGMA, NO_SIZE, Layout
@@ -65,14 +66,14 @@ class GsasEngine:
         self.name = f"GSAS-II {info['version']}"
         self._problem, self._layout, self._g = problem, layout, dict(info["values"])
         self._no_size = {n for n in layout.phases if self.values()[f"phases.{n}.size"] <= 0}
-        self._constraints = plan.auto_constraints(problem)
+        self._constraints = gcons.auto_constraints(problem)
         return names
 
     def constrain(self, constraints: Sequence[Constraint]) -> None:
         """Add linear constraints; refuse now (one line) what GSAS-II cannot express."""
         for c in constraints:
             for path in c.coefficients:
-                plan.linear(self.layout, self._g, path, c)
+                gcons.linear(self.layout, self._g, path, c)
         self._constraints += list(constraints)
 
     def set_values(self, values: Mapping[str, float]) -> list[str]:
@@ -129,7 +130,7 @@ class GsasEngine:
         """One GSAS-II refinement of the dot paths ``refine``."""
         flags, holds = plan.flags(self.layout, self._problem, refine)
         cons = [("h", [n]) for n in holds]
-        cons += plan.gsas_constraints(self.layout, self._g, self._constraints, refine)
+        cons += gcons.gsas_constraints(self.layout, self._g, self._constraints, refine)
 
         def relay(cycle: int, rwp: float) -> None:
             if progress is not None:
