@@ -37,6 +37,10 @@ class RefineRequest:
     constraints: tuple[str, ...] = ()
     fcj: str = "gsas2"
     force: bool = False
+    engine: str = "native"
+    le_bail: tuple[str, ...] = ()
+    internal_standard: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()
 
 
 def run_refinement(req: RefineRequest, command: str, console: Console | None = None):
@@ -45,8 +49,9 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     The shared path of ``xtal refine`` and ``make demo``.  Raises
     :class:`~xtal.errors.InputError` (before anything is written) on bad input.
     """
+    from xtal.app.cross_check import ENGINES, refine_with
     from xtal.app.pictures import PictureWorker
-    from xtal.app.refine import refine
+    from xtal.app.refine import le_bail_phase
     from xtal.app.reports import analysis_sections
     from xtal.io.instprm import read_instrument
     from xtal.io.library import load_phase
@@ -57,6 +62,12 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     err = console or Console(stderr=True)
     started = _dt.datetime.now().astimezone()
     # -- validate everything first: nothing is computed in vain, nothing half-written
+    if req.engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not '{req.engine}'")
+    if req.engine != "native":
+        from xtal.refine.gsas2 import require_gsas2
+
+        require_gsas2()
     if req.fcj not in FCJ_CHOICES:
         raise InputError(f"--fcj must be one of {', '.join(FCJ_CHOICES)}, not '{req.fcj}'")
     if req.two_theta_range is not None and not req.two_theta_range[0] < req.two_theta_range[1]:
@@ -65,13 +76,14 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     for lo, hi in req.exclude:
         if not lo < hi:
             raise InputError(f"--exclude {lo:g} {hi:g}: LO must be below HI")
-    if not req.phases:
-        raise InputError("give at least one --phase")
+    if not req.phases and not req.le_bail:
+        raise InputError("give at least one --phase or --le-bail")
     check_output_dir(req.out, req.force)
     # a second process imports matplotlib and draws fit.png while this one reads and refines
     with PictureWorker() as worker:
         pattern = read_pattern(req.data)[0]
         phases = [load_phase(p) for p in req.phases]
+        le_bail = [le_bail_phase(p) for p in req.le_bail]
         instrument = read_instrument(req.instrument) if req.instrument is not None else None
         recipe = _load_recipe(load_recipe, req.recipe)
 
@@ -93,18 +105,23 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
             bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
 
         try:
-            result = refine(pattern, phases, instrument, recipe,
-                            two_theta_range=req.two_theta_range, exclude=list(req.exclude),
-                            fix=list(req.fix), constraints=list(req.constraints), fcj=req.fcj,
-                            progress=progress)
+            run = refine_with(req.engine, pattern, phases, instrument, recipe,
+                              two_theta_range=req.two_theta_range, exclude=list(req.exclude),
+                              fix=list(req.fix), constraints=list(req.constraints),
+                              fcj=req.fcj, le_bail=le_bail,
+                              internal_standard=req.internal_standard,
+                              roles=dict(req.roles) or None, progress=progress)
         finally:
             if tasks:
                 bar.stop()
         finished = _dt.datetime.now().astimezone()
-        outputs = write_refinement(result, req.out, force=req.force,
-                                   log_text=format_log(result, command, started, finished),
-                                   report_sections=analysis_sections,
-                                   pictures=worker.submit(result))
+        with run:
+            result = run.result
+            outputs = write_refinement(result, req.out, force=req.force,
+                                       log_text=format_log(result, command, started, finished),
+                                       report_sections=analysis_sections,
+                                       pictures=worker.submit(result), extras=run.extras,
+                                       report_extra=run.report_extra)
     return result, outputs
 
 

@@ -53,8 +53,8 @@ class _RefineCommand(TyperCommand):
 @app.command("refine", cls=_RefineCommand)
 def refine_command(
     data: Path = typer.Argument(..., help="Measured pattern (any format xtal reads)."),
-    phase: list[str] = typer.Option(..., "--phase", "-p",
-                                    help="Starting phase: shipped/registered name or CIF; repeat."),
+    phase: list[str] | None = typer.Option(
+        None, "--phase", "-p", help="Starting phase: shipped/registered name or CIF; repeat."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (created)."),
     instrument: Path | None = typer.Option(
         None, "--instrument", "-i", help="GSAS-II .instprm or GSAS .prm (default Cu Kα)."),
@@ -72,14 +72,31 @@ def refine_command(
              " 'phases.P.sites.B1.occ + phases.P.sites.B2.occ = 2/3'; repeatable."),
     fcj: str = typer.Option("gsas2", "--fcj", help="Axial-divergence quadrature: gsas2 or exact."),
     force: bool = typer.Option(False, "--force", help="Replace the contents of a non-empty DIR."),
+    engine: str = typer.Option(
+        "native", "--engine",
+        help="native (xtal), gsas2 (GSAS-II; 'make gsas2') or both (a cross-check table in "
+             "report.md; GSAS-II's .gpx/.lst beside it)."),
+    le_bail: list[str] | None = typer.Option(
+        None, "--le-bail",
+        help="Le Bail phase (intensities extracted): name, CIF (atoms ignored) or "
+             "'a,b,c,alpha,beta,gamma:SPACEGROUP'; repeatable; mixes with --phase."),
+    internal_standard: str | None = typer.Option(
+        None, "--internal-standard", metavar="PHASE:WT%[:ESD%]",
+        help="Weighed-in standard, e.g. Si_standard:10:0.05: fractions of the whole "
+             "sample and the amorphous part."),
+    role: list[str] | None = typer.Option(
+        None, "--role", metavar="ROLE=PHASE",
+        help="The phase that fills a recipe role, e.g. trigonal=my_table1; repeatable."),
 ) -> None:
     """Rietveld refinement: writes result.json, CIFs, fit.png, report.md/.html, refine.log."""
     from xtal.app.refine_job import RefineRequest, run_refinement, summary_table
 
     req = RefineRequest(
-        data=data, phases=tuple(phase), out=out, instrument=instrument, recipe=recipe,
+        data=data, phases=tuple(phase or ()), out=out, instrument=instrument, recipe=recipe,
         two_theta_range=range_, exclude=tuple(_pairs(exclude)), fix=tuple(fix or ()),
-        constraints=tuple(constraint or ()), fcj=fcj, force=force)
+        constraints=tuple(constraint or ()), fcj=fcj, force=force, engine=engine,
+        le_bail=tuple(le_bail or ()), internal_standard=internal_standard,
+        roles=tuple(_role(r) for r in role or ()))
     command = shlex.join(["xtal", *sys.argv[1:]])
     result, outputs = run_refinement(req, command)
     console = Console()
@@ -94,6 +111,13 @@ def refine_command(
         # outputs are written (last good state), but the caller must know it is not a result
         print(f"xtal: refinement stopped: {result.stopped}", file=sys.stderr)
         raise SystemExit(1)  # typer.Exit is swallowed by main()'s standalone_mode=False
+
+
+def _role(text: str) -> tuple[str, str]:
+    name, sep, phase = text.partition("=")
+    if not sep or not name or not phase:
+        raise InputError(f"--role '{text}': give ROLE=PHASE, e.g. trigonal=my_table1")
+    return name.strip(), phase.strip()
 
 
 def _pairs(values: list[float] | None) -> list[tuple[float, float]]:

@@ -62,12 +62,15 @@ class RefineOutputs:
     log: Path
     cifs: dict[str, Path] = field(default_factory=dict)
     html: Path | None = None
+    extras: list[Path] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
         """Every file written, in a stable order."""
         html = [self.html] if self.html is not None else []
-        return [self.result_json, *self.cifs.values(), self.plot, self.report, *html, self.log]
+        plot = [self.plot] if self.html is not None else []
+        return [self.result_json, *self.cifs.values(), *plot, self.report, *html, self.log,
+                *self.extras]
 
 
 def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -179,7 +182,9 @@ def _g(v: float | None) -> str:
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
                      force: bool = False, report_sections: Sections | None = None,
-                     pictures: Pictures | None = None, plots: bool = True) -> RefineOutputs:
+                     pictures: Pictures | None = None, plots: bool = True,
+                     extras: dict[str, Path | str] | None = None,
+                     report_extra: str = "") -> RefineOutputs:
     """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
 
     Parameters
@@ -201,6 +206,11 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         files are written.  Default: drawn here.
     plots
         Draw ``fit.png`` and write ``report.html`` (a series may leave them out).
+    extras
+        More files for the directory: name → text, or the path of a file to copy
+        (e.g. another engine's project and listing).
+    report_extra
+        Markdown appended to ``report.md`` (e.g. a cross-engine comparison).
 
     Returns
     -------
@@ -211,7 +221,13 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        names = _write_all(result, tmp, log_text, report_sections, pictures if plots else False)
+        names = _write_all(result, tmp, log_text, report_sections,
+                           pictures if plots else False, report_extra)
+        for name, content in (extras or {}).items():
+            if isinstance(content, Path):
+                shutil.copyfile(content, tmp / name)
+            else:
+                atomic_write(tmp / name, content)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _move_into_place(tmp, target)
     except BaseException:
@@ -225,11 +241,12 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         log=target / LOG,
         cifs={n: target / f for n, f in names.items()},
         html=target / "report.html" if plots else None,
+        extras=[target / n for n in (extras or {})],
     )
 
 
 def _write_all(result: Result, where: Path, log_text: str, report_sections: Sections | None,
-               pictures: Pictures | None | bool) -> dict[str, str]:
+               pictures: Pictures | None | bool, report_extra: str = "") -> dict[str, str]:
     """Every file into ``where``; ``pictures=False``: no fit.png and no report.html."""
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
@@ -239,7 +256,7 @@ def _write_all(result: Result, where: Path, log_text: str, report_sections: Sect
             fname = f"{Path(fname).stem}_{len(names) + 1}.cif"
         atomic_write(where / fname, refined_cif(result, name))
         names[name] = fname
-    atomic_write(where / REPORT_MD, format_report(result))
+    atomic_write(where / REPORT_MD, format_report(result) + report_extra)
     atomic_write(where / LOG, log_text)
     if pictures is False:
         return names
