@@ -36,10 +36,15 @@ def simulate(
     out: Path = typer.Option(..., "--out", "-o", help="Output .xy (or .xye) file."),
     plot: Path | None = typer.Option(None, "--plot", help="Also write a picture (.png/.svg/.pdf)."),
     no_anomalous: bool = typer.Option(False, "--no-anomalous", help="Switch off f′ and f″."),
+    fcj: str = typer.Option(
+        "fast", "--fcj",
+        help="Axial-divergence (FCJ) quadrature: fast (each peak within 1e-3 of its height of"
+             " the converged integral) or exact (1e-5)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
 ) -> None:
     """Simulate a powder pattern (Kα1 + Kα2, TCH pseudo-Voigt with FCJ asymmetry)."""
     from xtal.crystal.library import load_phase
+    from xtal.diffraction.fcj import check_fcj
     from xtal.diffraction.instrument import Instrument
     from xtal.diffraction.simulate import simulate as run
     from xtal.diffraction.simulate import two_theta_grid
@@ -49,6 +54,7 @@ def simulate(
     from xtal.io.plots import check_plot_path, plot_pattern
 
     # validate everything before anything is written
+    check_fcj(fcj)
     x = two_theta_grid(*range_)
     check_writable(out, force)
     if plot is not None:
@@ -56,7 +62,7 @@ def simulate(
     loaded = [load_phase(p) for p in phases]
     w = _parse_weights(weights, len(loaded))
     inst = read_instrument(instrument) if instrument else Instrument()
-    pattern = run(loaded, inst, x, weights=w, anomalous_dispersion=not no_anomalous)
+    pattern = run(loaded, inst, x, weights=w, anomalous_dispersion=not no_anomalous, fcj=fcj)
     header = [
         f"simulated by xtal from {', '.join(phases)}",
         f"instrument: {instrument or 'default Cu Ka1/Ka2'}",

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from xtal.diffraction.fcj import DEFAULT_FCJ, check_fcj
 from xtal.errors import InputError
 
 
@@ -86,7 +87,7 @@ class Recipe:
     restraints: tuple[RestraintSpec, ...] = ()
     phase_options: dict = field(default_factory=dict)
     source: str | None = None
-    fcj: str = "gsas2"  # axial-divergence quadrature (xtal.diffraction.profile.fcj_nodes)
+    fcj: str = DEFAULT_FCJ  # axial-divergence quadrature, "fast" or "exact" (xtal.diffraction.fcj)
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -204,11 +205,10 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
         restraints=tuple(restraints),
         phase_options=dict(data.get("phase", {})),
         source=source,
-        fcj=_fcj(data.get("fcj", "gsas2"), where),
+        fcj=_fcj(data.get("fcj", DEFAULT_FCJ), where),
     )
 
 
 def _fcj(value: object, where: str | None) -> str:
-    if value not in ("gsas2", "exact"):
-        raise InputError(f'\'fcj\' must be "gsas2" or "exact", not {value!r}', where)
-    return str(value)
+    """The recipe's FCJ quadrature, "fast" or "exact" (Finger, Cox & Jephcoat 1994)."""
+    return check_fcj(value, where)
