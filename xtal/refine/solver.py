@@ -201,8 +201,9 @@ class Solver:
             out.cycles = cycle
             if self.progress:
                 self.progress(name, cycle, float(np.sqrt(chi2_pat / self.wy2)))
-            # a nearly undamped step that barely helps: the minimum is reached
-            if prev - chi2 < tolerance * chi2 and lam < 1.0:
+            # a nearly undamped step that barely helps: the minimum is reached (unless the
+            # Gauss–Newton step promised far more: then damping held it back, go on)
+            if prev - chi2 < tolerance * chi2 and lam < 1.0 and predicted < 10 * tolerance * chi2:
                 out.converged = True
                 break
             # re-evaluate with this point's own discrete choices (see RietveldModel.evaluate)
