@@ -157,3 +157,16 @@ def test_gsas2_quadrature_is_refused_with_a_pointer_to_gsas2():
     with pytest.raises(InputError, match="--engine gsas2"):
         render_peaks(np.arange(10, 11, 0.01), np.array([10.5]), np.ones(1), np.array([0.05]),
                      np.array([0.05]), 0.02, fcj="gsas2")
+
+
+def test_recipe_with_the_gsas2_quadrature_is_refused_naming_the_file(tmp_path):
+    from xtal.refine.recipe import load_recipe
+
+    path = tmp_path / "old.toml"
+    path.write_text('fcj = "gsas2"\n[[stage]]\nname = "s"\nrefine = ["phases.*.scale"]\n')
+    with pytest.raises(InputError, match="--engine gsas2") as err:
+        load_recipe(path)
+    assert str(path) in str(err.value)
+    path.write_text('fcj = "exact"\n[[stage]]\nname = "s"\nrefine = ["phases.*.scale"]\n')
+    assert load_recipe(path).fcj == "exact"
+    assert load_recipe("standard").fcj == "fast" and load_recipe("na3bs3").fcj == "fast"

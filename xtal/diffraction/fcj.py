@@ -26,7 +26,7 @@ pV(x − 2φ(v))·g(v) exactly up to degree 2n − 1 in v: each peak is drawn as
 pseudo-Voigts at 2φ(v_k) with weights ∝ w_k·g(v_k).  One node is put at the
 exact centroid (from the three-node rule) instead.  Measured against the
 converged integral (the 200-node rule, itself equal to a direct midpoint
-integration in 2φ to < 2e-7; ``bench/fcj_rules.py``), the error of the drawn
+integration in 2φ to < 1e-6; ``bench/fcj_rules.py``), the error of the drawn
 peak depends on r = δ_max / Γ (δ_max = |2θ − 2φ(1)|, Γ the total FWHM): n is
 the smallest for which ``_R_MAX[rule][n − 1] ≥ r``, so that
 
@@ -91,7 +91,7 @@ def check_fcj(rule: object, where: str | None = None) -> str:
             " ('fast' or 'exact'); for GSAS-II's own profiles refine with --engine gsas2",
             where,
         )
-    if rule not in FCJ_RULES:
+    if not isinstance(rule, str) or rule not in FCJ_RULES:
         names = " or ".join(f"'{k}'" for k in FCJ_RULES)
         raise InputError(f"fcj must be {names}, not {rule!r}", where)
     return str(rule)

@@ -64,7 +64,8 @@ def refine(
     restraints
         Extra distance restraints.
     fcj
-        Axial-divergence quadrature, ``"gsas2"`` or ``"exact"``; default: the recipe's.
+        Axial-divergence quadrature, ``"fast"`` or ``"exact"`` (:mod:`xtal.diffraction.fcj`);
+        default: the recipe's.
     background_points
         A fixed background given as (2θ, intensity) points or a file of them
         (two columns, e.g. FullProf's ``.BGR``), interpolated linearly and added
