@@ -235,7 +235,7 @@ def engine_pbso4(engine: str) -> Run:
 
     inst = read_instrument(PBSO4 / "INST_XRY.PRM").replace(sh_l=0.002, radius=200.0)
     result = xtal.refine(str(PBSO4 / "PBSO4.XRA"), [str(PBSO4 / "PbSO4-Wyckoff.cif")], inst,
-                    "standard", two_theta_range=RANGE, fcj="gsas2", engine=engine)
+                    "standard", two_theta_range=RANGE, engine=engine)
     return _xtal_run(result)
 
 

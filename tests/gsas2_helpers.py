@@ -38,9 +38,11 @@ class Case:
 def cases(shared: Path) -> dict[str, Case]:
     """PbSO4, LaB6, RbNb2O5F and the synthetic glass–ceramic, set up like for like.
 
-    Both engines draw the FCJ asymmetry with GSAS-II's quadrature (``fcj="gsas2"``)
-    and share the instrument; where the native validation tests use something GSAS-II
-    lacks (Bérar–Baldinozzi asymmetry for RbNb2O5F) the FCJ SH/L takes its place.
+    Both engines share the instrument; each draws the FCJ axial asymmetry its own way
+    (xtal the converged integral to 1e-3 of a peak, GSAS-II its own quadrature, which
+    differs from it by a scale-free misfit of ≈ 0.08 at SH/L 0.02: physics.md §5).  Where
+    the native validation tests use something GSAS-II lacks (Bérar–Baldinozzi asymmetry
+    for RbNb2O5F) the FCJ SH/L takes its place.
     """
     from xtal.diffraction.instrument import Instrument
     from xtal.io.instprm import read_instrument

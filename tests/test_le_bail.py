@@ -65,17 +65,22 @@ def test_lab6_le_bail_cell_matches_the_rietveld_cell(shared):
 
 def test_glass_ceramic_cell_from_the_pattern_with_na2s_and_the_halo(shared):
     """The trigonal phase given only by Table 1's cell and P3; Na2S by Rietveld; the glass
-    halo refined too.  The truth is exact: within 3 esd."""
+    halo refined too.  Against the Rietveld refinement of the same data: within 2
+    combined esd.  Against the truth: within 1e-3 Å, the bias GSAS-II's own FCJ quadrature
+    (with which it computed the pattern) leaves in xtal's cells (test_refine_validation)."""
     root = shared / "synthetic/na3bs3_ht200_gsas2"
     truth = json.loads((root / "truth.json").read_text())
-    res = refine(root / "pattern.xy", ["Na2S"], root / "instrument.instprm", EXAMPLE_RECIPE,
+    args = (root / "pattern.xy",)
+    inst = root / "instrument.instprm"
+    res = refine(*args, ["Na2S"], inst, EXAMPLE_RECIPE,
                  le_bail=["3.901,3.901,7.422,90,90,120:P 3"])
+    rv = refine(*args, ["Na3BS3-trigonal", "Na2S"], inst, EXAMPLE_RECIPE)
     tri = res.phases["lebail_P3"]
+    _agree(rv.phases["Na3BS3-trigonal"], tri, ("a", "c"))
     true_cell = next(p["cell"] for p in truth["phases"] if "P3" in p["name"])
     for k in ("a", "c"):
-        assert abs(tri.cell[k].value - true_cell[k]) <= 3 * tri.cell[k].esd, (k, tri.cell[k])
-    na2s = res.phases["Na2S"].cell["a"]
-    assert abs(na2s.value - 6.54) <= 3 * na2s.esd
+        assert abs(tri.cell[k].value - true_cell[k]) < 1e-3, (k, tri.cell[k])
+    _agree(rv.phases["Na2S"], res.phases["Na2S"], ("a",))
     assert res.value("background.halo.0.area").value > 0
     assert 0.95 < res.gof < 1.15
 

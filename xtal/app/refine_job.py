@@ -19,8 +19,6 @@ from rich.table import Table
 
 from xtal.errors import InputError, XtalError
 
-FCJ_CHOICES = ("gsas2", "exact")
-
 
 @dataclass(frozen=True)
 class RefineRequest:
@@ -35,7 +33,7 @@ class RefineRequest:
     exclude: tuple[tuple[float, float], ...] = ()
     fix: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()
-    fcj: str = "gsas2"
+    fcj: str | None = None  # None: the recipe's
     force: bool = False
     engine: str = "native"
     le_bail: tuple[str, ...] = ()
@@ -68,8 +66,10 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
         from xtal.refine.gsas2 import require_gsas2
 
         require_gsas2()
-    if req.fcj not in FCJ_CHOICES:
-        raise InputError(f"--fcj must be one of {', '.join(FCJ_CHOICES)}, not '{req.fcj}'")
+    if req.fcj is not None:
+        from xtal.diffraction.fcj import check_fcj
+
+        check_fcj(req.fcj)
     if req.two_theta_range is not None and not req.two_theta_range[0] < req.two_theta_range[1]:
         raise InputError(f"--range {req.two_theta_range[0]:g} {req.two_theta_range[1]:g}:"
                          " LO must be below HI")

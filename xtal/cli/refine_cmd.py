@@ -70,7 +70,10 @@ def refine_command(
         None, "--constraint",
         help="Extra linear constraint, e.g."
              " 'phases.P.sites.B1.occ + phases.P.sites.B2.occ = 2/3'; repeatable."),
-    fcj: str = typer.Option("gsas2", "--fcj", help="Axial-divergence quadrature: gsas2 or exact."),
+    fcj: str | None = typer.Option(
+        None, "--fcj",
+        help="Axial-divergence quadrature: fast (1e-3 of a peak) or exact (1e-5); "
+             "default: the recipe's."),
     force: bool = typer.Option(False, "--force", help="Replace the contents of a non-empty DIR."),
     engine: str = typer.Option(
         "native", "--engine",

@@ -36,12 +36,17 @@ def simulate(
     out: Path = typer.Option(..., "--out", "-o", help="Output .xy (or .xye) file."),
     plot: Path | None = typer.Option(None, "--plot", help="Also write a picture (.png/.svg/.pdf)."),
     no_anomalous: bool = typer.Option(False, "--no-anomalous", help="Switch off f′ and f″."),
+    fcj: str = typer.Option(
+        "fast", "--fcj",
+        help="Axial-divergence (FCJ) quadrature: fast (each peak within 1e-3 of its height of"
+             " the converged integral) or exact (1e-5)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
     engine: str = typer.Option(
         "native", "--engine",
         help="native (xtal) or gsas2 (GSAS-II's own profile routines; 'make gsas2')."),
 ) -> None:
     """Simulate a powder pattern (Kα1 + Kα2, TCH pseudo-Voigt with FCJ asymmetry)."""
+    from xtal.diffraction.fcj import check_fcj
     from xtal.diffraction.instrument import Instrument
     from xtal.diffraction.simulate import simulate as run
     from xtal.diffraction.simulate import two_theta_grid
@@ -60,6 +65,7 @@ def simulate(
         require_gsas2()
         if no_anomalous:
             raise InputError("--no-anomalous: GSAS-II always includes f′ and f″")
+    check_fcj(fcj)
     x = two_theta_grid(*range_)
     check_writable(out, force)
     if plot is not None:
@@ -72,7 +78,8 @@ def simulate(
 
         pattern = simulate_gsas2(loaded, inst, x, weights=w)
     else:
-        pattern = run(loaded, inst, x, weights=w, anomalous_dispersion=not no_anomalous)
+        pattern = run(loaded, inst, x, weights=w, anomalous_dispersion=not no_anomalous,
+                      fcj=fcj)
     by = pattern.metadata.get("engine", "xtal")
     header = [
         f"simulated by {by} from {', '.join(phases)}",

@@ -7,12 +7,9 @@ Conventions (physics.md §5, GSAS-II constant-wavelength units)
 * Thompson, Cox & Hastings, J. Appl. Cryst. 20, 79 (1987): total FWHM Γ and
   mixing η from Γ_G and Γ_L; pV = η L + (1 − η) G, each of unit area.
 * Finger, Cox & Jephcoat, J. Appl. Cryst. 27, 892 (1994), with S/L = H/L =
-  SH/L / 2 (GSAS-II's single asymmetry parameter).  Writing the axial-divergence
-  weight in terms of the height h of the ray (h/L from 0 to (S + H)/L) rather
-  than the angle 2φ removes the 1/h singularity: the weight per dh is
-  ∝ (H + S − h) / ((1 + h²/L²) sin 2φ) with cos 2φ = cos 2θ · sqrt(1 + h²/L²),
-  which Gauss–Legendre quadrature integrates well.  The peak is the weighted sum
-  of pseudo-Voigts at the shifted positions 2φ(h).
+  SH/L / 2 (GSAS-II's single asymmetry parameter): each peak is the weighted sum
+  of pseudo-Voigts at the nodes of a Gauss rule for the FCJ weight, chosen for a
+  stated accuracy against the converged integral (:mod:`xtal.diffraction.fcj`).
 
 Lorentzian tails
 ----------------
@@ -40,16 +37,17 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy import sparse
 
+from xtal.diffraction.fcj import DEFAULT_FCJ, fcj_nodes, fcj_plan
+
 if TYPE_CHECKING:
     from xtal.diffraction.peaks import PeakList
+
+__all__ = ["fcj_nodes", "fcj_plan", "make_plan", "render_peaks", "tch"]
 
 LN2 = np.log(2.0)
 BLEND_START = 2.5  # in units of the band FWHM
 BLEND_END = 5.5
-MAX_NODES = 32
 BAND_REF = 1e-3  # degrees: width bands are [BAND_REF·2^k, BAND_REF·2^(k+1))
-NODE_DENSITY = 4.0  # quadrature nodes per FWHM of axial-divergence shift
-SINGLE_NODE = 0.15  # below this spread of shifts (in FWHM): one node, at the centroid
 
 
 def tch(fwhm_g: np.ndarray, fwhm_l: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,199 +84,6 @@ def lorentzian_fwhm(two_theta: np.ndarray, X: float, Y: float, Z: float = 0.0) -
     return np.maximum(X / np.cos(th) + Y * np.tan(th) + Z, 0.0) / 100.0
 
 
-@lru_cache(maxsize=MAX_NODES + 1)
-def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    t, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (t + 1.0), 0.5 * w  # nodes and weights on [0, 1]
-
-
-def fcj_nodes(
-    pos: np.ndarray,
-    fwhm: np.ndarray,
-    shl: float,
-    fwhm_l: np.ndarray | None = None,
-    method: str = "gsas2",
-    plan: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quadrature of the FCJ axial-divergence convolution for each peak.
-
-    Returns ``(parent, shifted_pos, weight)``: sub-peak ``k`` belongs to peak
-    ``parent[k]``, sits at ``shifted_pos[k]`` (degrees) and carries the fraction
-    ``weight[k]`` of its parent's area (weights of a peak sum to 1).
-
-    Parameters
-    ----------
-    pos, fwhm
-        Peak positions and total FWHM (degrees).
-    shl
-        SH/L = (S + H)/L, S = H.
-    fwhm_l
-        Lorentzian FWHM (degrees); used by the ``"gsas2"`` node count.
-    method
-        ``"exact"``: Gauss–Legendre in the ray height h (module doc), with enough
-        nodes (4 per FWHM of shift) to converge to the FCJ integral.
-        ``"gsas2"``: the quadrature GSAS-II uses (its FCJ code after B. H. Toby
-        and J. Hester, J. Appl. Cryst. 46, 1219, 2013): the FCJ weight
-        (−1 + (S+H)/L · |cos2θ| / sqrt(cos²δ − cos²2θ)) / |cos δ| sampled at the
-        positive nodes of an n-point Gauss–Legendre rule on [−1, 1] mapped onto
-        [2φ_min, 2θ], with n the first of 2, 4, …, 30, 40, …, 120, 140, …, 300,
-        400 not below 3 · |2θ − 2φ_min| / Γ_L.
-        With few terms the rule under-samples the integrable singularity at
-        δ = 2θ, which moves low-angle peaks by a few thousandths of a degree;
-        reproducing it makes an SH/L calibrated in GSAS-II give the same peaks
-        here.  Where GSAS-II would use more than 60 terms (nearly Gaussian peaks
-        with a tiny Lorentzian width) its rule has converged, and the
-        ``"exact"`` nodes are used instead, at a fraction of the cost.
-    """
-    pos = np.asarray(pos, float)
-    n_peaks = pos.size
-    if shl <= 0 or n_peaks == 0:
-        return np.arange(n_peaks), pos.copy(), np.ones(n_peaks)
-    if plan is None:
-        plan = fcj_plan(pos, fwhm, shl, fwhm_l, method)
-    parents, shifted, weights = [], [], []
-    for rule in np.unique(plan):
-        idx = np.nonzero(plan == rule)[0]
-        if rule == 0:  # no asymmetry for this peak
-            sp, wt = pos[idx, None], np.ones((idx.size, 1))
-        elif rule > 0:
-            sp, wt = _gsas2_group(pos[idx], shl, int(rule))
-        else:
-            sp, wt = _exact_group(pos[idx], shl, int(-rule))
-        parents.append(np.repeat(idx, sp.shape[1]))
-        shifted.append(sp.ravel())
-        weights.append(wt.ravel())
-    return np.concatenate(parents), np.concatenate(shifted), np.concatenate(weights)
-
-
-def fcj_plan(
-    pos: np.ndarray,
-    fwhm: np.ndarray,
-    shl: float,
-    fwhm_l: np.ndarray | None = None,
-    method: str = "gsas2",
-) -> np.ndarray:
-    """Quadrature rule of each peak: n > 0 GSAS-II's rule with n terms, n < 0 ours with −n nodes.
-
-    A plan can be passed back to :func:`fcj_nodes` (and :func:`render_peaks`) so
-    that a finite-difference derivative is taken with the same rule on both sides:
-    the discrete term counts would otherwise make the profile jump.
-    """
-    pos = np.asarray(pos, float)
-    fwhm = np.broadcast_to(np.asarray(fwhm, float), pos.shape)
-    c = np.cos(np.radians(pos))
-    # largest shift: the ray at h/L = SH/L (clipped where cos 2φ would leave [-1, 1])
-    cmin = np.clip(c * np.sqrt(1.0 + shl * shl), -1.0, 1.0)
-    dmax = np.abs(np.degrees(np.arccos(cmin)) - pos)
-    # a spread of shifts much narrower than the peak moves its centroid and widens it only to
-    # second order (< 0.1 % of the FWHM below 0.15 FWHM): one node, at the centroid
-    exact = np.where(
-        dmax < SINGLE_NODE * fwhm, 1, np.ceil(NODE_DENSITY * dmax / fwhm).astype(int) + 2
-    )
-    exact = -np.clip(exact, 1, MAX_NODES)
-    if method == "exact":
-        return exact
-    if method != "gsas2":
-        raise ValueError(f"unknown FCJ quadrature '{method}'")
-    fl = np.broadcast_to(np.zeros(pos.size) if fwhm_l is None else fwhm_l, pos.shape)
-    terms = _gsas2_terms(pos, shl, fl)
-    # GSAS-II's rule with many terms has converged to the FCJ integral: use ours there
-    return np.where(terms <= GSAS2_MAX_TERMS, terms, exact)
-
-
-def _exact_group(pos: np.ndarray, shl: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    if n == 1:  # the centroid of the converged FCJ weight
-        sp, wt = _exact_group(pos, shl, 8)
-        return np.sum(sp * wt, axis=1, keepdims=True), np.ones((pos.size, 1))
-    c = np.cos(np.radians(pos))
-    t, w = _legendre(n)
-    h = shl * t[None, :]  # h/L at each node
-    cphi = np.clip(c[:, None] * np.sqrt(1.0 + h * h), -1.0, 1.0)
-    two_phi = np.degrees(np.arccos(cphi))
-    sin2phi = np.maximum(np.sin(np.radians(two_phi)), 1e-9)
-    wt = w[None, :] * (shl - h) / ((1.0 + h * h) * sin2phi)
-    return two_phi, wt / wt.sum(axis=1, keepdims=True)
-
-
-GSAS2_MAX_TERMS = 60  # beyond this GSAS-II's rule agrees with the converged integral
-
-GSAS2_TERMS = np.array(
-    [
-        2,
-        4,
-        6,
-        8,
-        10,
-        12,
-        14,
-        16,
-        18,
-        20,
-        22,
-        24,
-        26,
-        28,
-        30,
-        40,
-        50,
-        60,
-        70,
-        80,
-        90,
-        100,
-        110,
-        120,
-        140,
-        160,
-        180,
-        200,
-        220,
-        240,
-        260,
-        280,
-        300,
-        400,
-    ]
-)
-
-
-@lru_cache(maxsize=64)
-def _half_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    t, w = np.polynomial.legendre.leggauss(n)
-    keep = t > 0
-    return t[keep], w[keep]
-
-
-def _gsas2_emin(pos: np.ndarray, shl: float) -> np.ndarray:
-    t = np.sqrt(1.0 + shl * shl) * np.cos(np.radians(pos))
-    return np.where(
-        np.abs(t) <= 1, np.degrees(np.arccos(np.clip(t, -1, 1))), np.where(t > 0, 0.0, 180.0)
-    )
-
-
-def _gsas2_terms(pos: np.ndarray, shl: float, fwhm_l: np.ndarray) -> np.ndarray:
-    """GSAS-II's number of Gauss–Legendre terms for each peak."""
-    span = np.abs(pos - _gsas2_emin(pos, shl))
-    # Γ_L = 0 is taken as the limit Γ_L → 0⁺ (many terms: the converged integral) rather
-    # than GSAS-II's 150·span terms, so that the profile is continuous in X and Y at 0.
-    k = np.minimum(3.0 * span / np.maximum(fwhm_l, 1e-12), 1e6).astype(int)
-    return GSAS2_TERMS[np.minimum(np.searchsorted(GSAS2_TERMS, k), GSAS2_TERMS.size - 1)]
-
-
-def _gsas2_group(pos: np.ndarray, shl: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    c = np.cos(np.radians(pos))
-    emin = _gsas2_emin(pos, shl)
-    xq, wq = _half_legendre(n)
-    delta = emin[:, None] + (pos - emin)[:, None] * xq[None, :]
-    cd = np.cos(np.radians(delta))
-    rc = 1.0 / np.maximum(np.abs(cd), 1e-15)
-    tmp = cd * cd - (c * c)[:, None]
-    f = np.where(tmp > 0, np.abs(c[:, None]) / np.sqrt(np.where(tmp > 0, tmp, 1.0)), 0.0)
-    g = wq[None, :] * (-1.0 + shl * f) * rc
-    total = g.sum(axis=1, keepdims=True)
-    return delta, g / np.where(total == 0, 1.0, total)
-
-
 def _smoothstep(u: np.ndarray) -> np.ndarray:
     """Quintic switch: 0 for u ≤ BLEND_START, 1 for u ≥ BLEND_END, C² in between."""
     t = np.clip((u - BLEND_START) / (BLEND_END - BLEND_START), 0.0, 1.0)
@@ -294,7 +99,7 @@ def render_peaks(
     x: np.ndarray,
     peaks: PeakList,
     *,
-    fcj: str = "gsas2",
+    fcj: str = DEFAULT_FCJ,
     tails: bool = True,
     derivatives: bool = False,
     plan: RenderPlan | None = None,
@@ -315,7 +120,9 @@ def render_peaks(
         z = (2θ − 2θ_k)/Γ, Fa = 2z e^(−z²), Fb = 2(2z² − 3) Fa; Fa and Fb are odd, so
         areas are kept.
     fcj
-        FCJ quadrature; see :func:`fcj_nodes`.
+        FCJ quadrature (Finger, Cox & Jephcoat 1994): ``"fast"`` (default, each peak
+        within 1e-3 of its height of the converged integral) or ``"exact"`` (1e-5);
+        see :mod:`xtal.diffraction.fcj`.
     tails
         Add the Lorentzian tails beyond the windows analytically (see module doc).
         With ``tails=False`` each peak is cut at its window, ±5.5 Γ_b.
@@ -344,7 +151,7 @@ def render_peaks(
     fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
     if plan is None:
         plan = make_plan(pos, fwhm_g, fwhm_l, shl, fcj)
-    parent, spos, wsub = fcj_nodes(pos, gam, shl, fl, fcj, plan.fcj)
+    parent, spos, wsub = fcj_nodes(pos, gam, shl, fcj, plan.fcj)
     g_sub, eta_sub, a_sub = gam[parent], eta[parent], area[parent] * wsub
 
     # Width bands: factors of 2 in Γ on a fixed scale; the band width is the geometric centre.
@@ -497,7 +304,7 @@ class RenderPlan:
     Attributes
     ----------
     fcj
-        FCJ quadrature rule (:func:`fcj_plan`).
+        FCJ quadrature nodes of each peak (:func:`~xtal.diffraction.fcj.fcj_plan`).
     band
         Width band: Γ_b = BAND_REF · 2^(band + ½).
     """
@@ -507,7 +314,7 @@ class RenderPlan:
     shl: float = 0.0  # the SH/L the FCJ rules were chosen for
 
     def suits(self, shl: float, n_peaks: int) -> bool:
-        """Still adequate for SH/L ``shl``: the rules scale with the span, ∝ (SH/L)²."""
+        """Still adequate for SH/L ``shl``: node counts follow the spread, ∝ (SH/L)²."""
         if self.band.size != n_peaks:
             return False
         if self.shl <= 0 or shl <= 0:
@@ -516,14 +323,18 @@ class RenderPlan:
 
 
 def make_plan(
-    pos: np.ndarray, fwhm_g: np.ndarray, fwhm_l: np.ndarray, shl: float, fcj: str = "gsas2"
+    pos: np.ndarray,
+    fwhm_g: np.ndarray,
+    fwhm_l: np.ndarray,
+    shl: float,
+    fcj: str = DEFAULT_FCJ,
 ) -> RenderPlan:
     """The discrete choices :func:`render_peaks` makes for these peaks."""
     pos = np.asarray(pos, float)
     fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
     gam, _ = tch(np.broadcast_to(fwhm_g, pos.shape), fl)
     gam = np.maximum(gam, 1e-6)
-    rules = fcj_plan(pos, gam, shl, fl, fcj) if shl > 0 else np.zeros(pos.size, int)
+    rules = fcj_plan(pos, gam, shl, fcj)
     return RenderPlan(rules, np.floor(np.log2(gam / BAND_REF)).astype(int), float(shl))
 
 
@@ -566,7 +377,9 @@ def _tail_kernels(n: int, gb: float) -> tuple[int, np.ndarray, np.ndarray]:
     offs = np.arange(-(n - 1), n) * h
     k1 = _lorentz(offs, gb) * _smoothstep(np.abs(offs) / gb)
     k2 = k1 / (offs * offs + 0.25 * gb * gb)
-    size = sp_fft.next_fast_len(3 * n - 2, real=True)
+    # outputs n−1 … 2n−2 of the linear convolution need no more than 2n − 1 points: with a
+    # circular one of that size, no term of those outputs wraps around
+    size = sp_fft.next_fast_len(2 * n - 1, real=True)
     return size, sp_fft.rfft(k1, size), sp_fft.rfft(k2, size)
 
 
@@ -592,7 +405,7 @@ def _tail_band(
         st += np.bincount(i0 + 1, weights=w * frac, minlength=n + 1)
         return st[:n]
 
-    # linear convolution by zero-padded real FFTs (the kernel spans the whole grid)
+    # linear convolution by real FFTs (the kernel spans the whole grid)
     size, k1_hat, k2_hat = _tail_kernels(n, gb)
     spec = sp_fft.rfft(deposit(w1), size) * k1_hat + sp_fft.rfft(deposit(w2), size) * k2_hat
     tail = sp_fft.irfft(spec, size)[n - 1 : 2 * n - 1]

@@ -155,7 +155,7 @@ class PhasePattern:
         instrument: Instrument,
         terms: PhaseTerms,
         tails: bool = True,
-        fcj: str = "gsas2",
+        fcj: str = "fast",
     ) -> np.ndarray:
         """This phase's contribution to the pattern at ``x`` (see :func:`render_peaks`)."""
         pk = self.peaks(instrument, terms, float(x[0]), float(x[-1]))
@@ -199,7 +199,7 @@ def simulate(
     anomalous_dispersion: bool = True,
     adp: bool = True,
     peak_height: float | None = 10000.0,
-    fcj: str = "gsas2",
+    fcj: str = "fast",
 ) -> Pattern:
     """Calculate a powder pattern.
 
@@ -226,8 +226,9 @@ def simulate(
         Scale the Bragg part so that its highest point equals this; None keeps
         the absolute scales.
     fcj
-        Axial-divergence quadrature: ``"gsas2"`` (as GSAS-II computes it, so that
-        its SH/L means the same) or ``"exact"`` (see :func:`~xtal.diffraction.profile.fcj_nodes`).
+        Axial-divergence quadrature (Finger, Cox & Jephcoat 1994): ``"fast"`` (each
+        peak within 1e-3 of its height of the converged integral) or ``"exact"``
+        (1e-5); see :mod:`xtal.diffraction.fcj`.
 
     Returns
     -------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -133,7 +134,38 @@ def _instrument(r: Result) -> list[str]:
             continue
         par = r.parameters.get(f"instrument.{key}")
         rows.append([label, format_value(par) if par is not None else format_esd(float(val), None)])
-    return ["## Instrument", ""] + _table(["parameter", "value"], rows)
+    return ["## Instrument", ""] + _table(["parameter", "value"], rows) + [sh_l_note(r), ""]
+
+
+def sh_l_note(r: Result) -> str:
+    """Which SH/L (FCJ axial divergence) the refinement used and where it came from.
+
+    An old GSAS ``.prm`` holds S/L and H/L in its profile record: xtal reads SH/L =
+    S/L + H/L from it (0.002 if absent), GSAS-II ignores them and uses 0.002
+    (physics.md §5), so the same file can mean different asymmetry in the two.
+    """
+    par = r.parameters.get("instrument.sh_l")
+    text = (f"SH/L = {format_esd(r.instrument.sh_l, par.esd if par is not None else None)}"
+            f" ({'refined' if par is not None and par.esd else 'fixed'})")
+    src = r.instrument.source
+    if src is None:
+        return text + ", xtal's default (GSAS-II's as well): no instrument file was given."
+    text += f", from the instrument file `{Path(src).name}`"
+    prm = _is_gsas_prm(Path(src))
+    caveat = ("xtal reads SH/L = S/L + H/L of its profile record (0.002 if it has none);"
+              " GSAS-II ignores them on import and uses SH/L = 0.002")
+    if prm is None:
+        return text + f" (no longer readable here; if it is an old GSAS .prm, {caveat})."
+    return text + (f", an old GSAS .prm: {caveat}." if prm else ".")
+
+
+def _is_gsas_prm(path: Path) -> bool | None:
+    """Whether ``path`` holds old-GSAS ``INS  n`` records (None: cannot be read)."""
+    try:
+        with path.open("rb") as fh:
+            return any(re.match(rb"INS[ 0-9]{3}[A-Z ]", line) for line in fh)
+    except OSError:
+        return None
 
 
 def _parameters(r: Result) -> list[str]:

@@ -27,6 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from xtal.crystal.phase import Phase
+from xtal.diffraction.fcj import DEFAULT_FCJ
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.peaks import PeakList, PhaseTerms
@@ -82,7 +83,7 @@ class Problem:
     restraints: tuple[Restraint, ...] = ()
     fixed_background: np.ndarray | None = None
     phase_terms: Mapping[str, PhaseTerms] = field(default_factory=dict)
-    fcj: str = "gsas2"
+    fcj: str = DEFAULT_FCJ
     exact_esds: bool = False
     notes: tuple[str, ...] = ()
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -177,7 +178,7 @@ class EngineOutput:
     chi2_pattern: float
     engine: str
     free_map: np.ndarray | None = None
-    fcj: str = "gsas2"
+    fcj: str = DEFAULT_FCJ
     warnings: list[str] = field(default_factory=list)
     le_bail: frozenset[str] = frozenset()
     halo_curves: dict[str, np.ndarray] = field(default_factory=dict)

@@ -103,7 +103,7 @@ class RietveldModel:
     terms
         Per-phase start terms (preferred-orientation axis, size, strain).
     fcj
-        Axial-divergence quadrature (see :func:`xtal.diffraction.profile.fcj_nodes`).
+        Axial-divergence quadrature, ``"fast"`` or ``"exact"`` (see :mod:`xtal.diffraction.fcj`).
     """
 
     def __init__(
@@ -114,7 +114,7 @@ class RietveldModel:
         n_background: int = 6,
         halos: list[HaloSpec] | None = None,
         terms: dict[str, PhaseTerms] | None = None,
-        fcj: str = "gsas2",
+        fcj: str = "fast",
         anomalous_dispersion: bool = True,
         fixed_background: np.ndarray | None = None,
         le_bail: frozenset[str] = frozenset(),

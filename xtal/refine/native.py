@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from xtal.diffraction.fcj import DEFAULT_FCJ
 from xtal.refine.engine import EngineOutput, Problem, Progress, StageReport, StageSpec
 from xtal.refine.model import Data, HaloSpec, RietveldModel
 from xtal.refine.parameters import Constraint
@@ -26,7 +27,7 @@ class NativeEngine:
         self.name = f"xtal {__version__}"
         self._model: RietveldModel | None = None
         self._solver: Solver | None = None
-        self._fcj = "gsas2"
+        self._fcj = DEFAULT_FCJ
         self._le_bail: frozenset[str] = frozenset()
 
     @property

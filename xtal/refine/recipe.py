@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from xtal.diffraction.fcj import DEFAULT_FCJ, check_fcj
 from xtal.errors import InputError
 from xtal.refine.amorphous import InternalStandard
 from xtal.refine.roles import Role, parse_formula
@@ -88,7 +89,7 @@ class Recipe:
     restraints: tuple[RestraintSpec, ...] = ()
     phase_options: dict = field(default_factory=dict)
     source: str | None = None
-    fcj: str = "gsas2"  # axial-divergence quadrature (xtal.diffraction.profile.fcj_nodes)
+    fcj: str = DEFAULT_FCJ  # axial-divergence quadrature, "fast" or "exact" (xtal.diffraction.fcj)
     roles: dict[str, Role] = field(default_factory=dict)  # see xtal.refine.roles
     composition: str = "fixed"  # occupancies keep the formula (xtal.refine.composition)
     internal_standard: InternalStandard | None = None  # [internal_standard] phase, weight_percent
@@ -247,7 +248,7 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
         restraints=tuple(restraints),
         phase_options=dict(data.get("phase", {})),
         source=source,
-        fcj=_fcj(data.get("fcj", "gsas2"), where),
+        fcj=_fcj(data.get("fcj", DEFAULT_FCJ), where),
         roles=_roles(data.get("role", {}), where),
         composition=_composition(data.get("composition", "fixed"), where),
         internal_standard=_standard(data.get("internal_standard"), where),
@@ -288,6 +289,5 @@ def _roles(raw: object, where: str | None) -> dict[str, Role]:
 
 
 def _fcj(value: object, where: str | None) -> str:
-    if value not in ("gsas2", "exact"):
-        raise InputError(f'\'fcj\' must be "gsas2" or "exact", not {value!r}', where)
-    return str(value)
+    """The recipe's FCJ quadrature, "fast" or "exact" (Finger, Cox & Jephcoat 1994)."""
+    return check_fcj(value, where)

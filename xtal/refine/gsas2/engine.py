@@ -173,7 +173,7 @@ class GsasEngine:
             phases={p.name: _refined_phase(p, values) for p in problem.phases},
             instrument=_refined_instrument(problem.instrument, values),
             n_free=n_free, chi2_pattern=float(np.sum(((yo - yc) / sigma) ** 2)),
-            engine=self.name, free_map=fmap, fcj="gsas2",
+            engine=self.name, free_map=fmap, fcj="exact",
         )
 
     # -- files and life cycle ---------------------------------------------------------------
