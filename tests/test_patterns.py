@@ -80,7 +80,7 @@ def test_rbnb2o5f_xrdml_and_the_authors_fullprof_dat():
     assert p.x[-1] == pytest.approx(119.98845, abs=1e-5)
     assert p.step == pytest.approx(0.0131303, abs=1e-6)
     assert (p.wavelength, p.wavelength2, p.ratio) == (1.5405980, 1.5444260, 0.5)
-    assert p.metadata["counting_time_s"] == pytest.approx(598.995)
+    assert p.metadata["count_time_s"] == pytest.approx(598.995)
     assert p.metadata["radius_mm"] == 240.0
     dat = one(FULLPROF_DAT)
     assert dat.x.size == 8757
@@ -487,7 +487,7 @@ def test_xrdml_two_scans_listed_positions(tmp_path):
     np.testing.assert_allclose(b.x, X + 50)
     np.testing.assert_array_equal(b.y, Y[::-1])
     assert (b.wavelength, b.wavelength2, b.ratio) == (1.78901, 1.79290, 0.5)
-    assert a.metadata["counting_time_s"] == 2.0 and a.name == "two-scans scan 1"
+    assert a.metadata["count_time_s"] == 2.0 and a.name == "two-scans scan 1"
 
 
 def test_brml_round_trip(tmp_path):
@@ -574,7 +574,7 @@ def test_missing_file(tmp_path):
         ("10 1\n11 nan\n12 3\n", ("NaN or infinite count at point 2",)),
         ("10 1\n11 -2\n12 3\n", ("negative counts",)),
         ("10 1\n12 2\n11 3\n", ("not strictly increasing",)),
-        ("10 1\n11 2 3\n", ("line 2 has 3 column(s)",)),
+        ("10 1\n11 2 3\n", ("line 2 has 3 value(s), 2 expected",)),
         ("only a header\n", ("no numeric data lines",)),
     ],
 )
