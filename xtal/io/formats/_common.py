@@ -127,10 +127,16 @@ def make_pattern(
             ratio=ratio,
             name=name,
             source=str(path),
-            metadata=dict(metadata or {}),
+            metadata=_finite_metadata(metadata or {}),
         )
     except InputError as err:  # Pattern's own checks: re-raise with the format context
         raise FormatError(f"{where}{err.message}") from None
+
+
+def _finite_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` without NaN or infinite numbers (a damaged header field says nothing)."""
+    return {k: v for k, v in meta.items()
+            if not (isinstance(v, float) and not np.isfinite(v))}
 
 
 def radiation(
@@ -400,6 +406,20 @@ def zip_member(archive: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTE
     if len(data) > limit:
         raise FormatError(f"zip member {name} decompresses to more than {limit} bytes")
     return data
+
+
+def parse_xml(data: bytes, what: str = "") -> Any:
+    """The root element of an XML document; a FormatError on damage or an unknown encoding.
+
+    expat (≥ 2.4) refuses entity-expansion bombs itself; external entities are not
+    loaded by ElementTree.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.fromstring(data)
+    except (ET.ParseError, LookupError, ValueError, UnicodeError) as err:
+        raise FormatError(f"{what}corrupt XML ({_short(err)})") from None
 
 
 def _short(err: BaseException) -> str:

@@ -36,6 +36,7 @@ from xtal.io.formats._common import (
     open_zip,
     opt_float,
     parse_table,
+    parse_xml,
     radiation,
     zip_member,
 )
@@ -70,10 +71,7 @@ def _value(root: ET.Element | None, name: str) -> float | None:
 
 
 def _parse(data: bytes, member: str) -> ET.Element:
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as err:
-        raise FormatError(f"{member}: corrupt XML ({err})") from None
+    return parse_xml(data, f"{member}: ")
 
 
 def read(data: bytes, path: Path) -> list[Pattern]:

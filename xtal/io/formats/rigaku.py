@@ -26,7 +26,6 @@ Wavelengths outside 0.05–5 Å are refused.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from xtal.io.formats._common import (
     open_zip,
     opt_float,
     parse_table,
+    parse_xml,
     radiation,
     to_float,
     zip_member,
@@ -201,10 +201,7 @@ def read_rasx(data: bytes, path: Path) -> list[Pattern]:
             for cname in (f"{folder}/MesurementConditions{num}.xml",
                           f"{folder}/MeasurementConditions{num}.xml"):
                 if cname in names:
-                    try:
-                        root = ET.fromstring(zip_member(archive, cname))
-                    except ET.ParseError as err:
-                        raise FormatError(f"{cname}: corrupt XML ({err})") from None
+                    root = parse_xml(zip_member(archive, cname), f"{cname}: ")
                     for el in root.iter():
                         if len(el) == 0 and el.text and el.text.strip():
                             cond.setdefault(local(el.tag), el.text.strip())

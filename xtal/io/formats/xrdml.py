@@ -40,6 +40,7 @@ from xtal.io.formats._common import (
     make_pattern,
     numbers,
     opt_float,
+    parse_xml,
     radiation,
     to_float,
 )
@@ -82,13 +83,10 @@ def _length(el: ET.Element | None, name: str, where: str) -> float | None:
 
 def read(data: bytes, path: Path) -> list[Pattern]:
     """Read every 2θ scan of an XRDML file."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as err:
-        raise FormatError(f"corrupt XML ({err})") from None
+    root = parse_xml(data)
     if local(root.tag) != "xrdMeasurements":
         raise FormatError(f"root element is <{local(root.tag)}>, not <xrdMeasurements>")
-    sample = _text(root, "sample", "id") or _text(root, "sample", "name") or path.stem
+    sample = (_text(root, "sample", "id") or _text(root, "sample", "name") or path.stem)[:100]
     comments = [e.text.strip() for e in root.iter() if local(e.tag) == "entry" and e.text]
     out: list[Pattern] = []
     skipped: list[str] = []
