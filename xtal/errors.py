@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from os import PathLike
 
-#: Longest message text (the path comes on top of it).
-MAX_MESSAGE = 300
+#: Longest message text: with the ": " after the path, at most 300 characters besides it.
+MAX_MESSAGE = 298
 
 
 class XtalError(Exception):
@@ -28,7 +28,7 @@ class XtalError(Exception):
     def __init__(self, message: str, path: str | PathLike[str] | None = None) -> None:
         self.path = None if path is None else str(path)
         text = " ".join(str(message).split())  # keep it on one line
-        # ≤ 300 characters after the path: a message is read, not scrolled
+        # ≤ 300 characters besides the path: a message is read, not scrolled
         self.message = text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
         super().__init__(f"{self.path}: {self.message}" if self.path else self.message)
 

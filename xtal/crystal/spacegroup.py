@@ -98,7 +98,8 @@ class SpaceGroup:
         try:
             gops = gemmi.GroupOps([gemmi.Op(t.replace(" ", "")) for t in triplets])
         except (RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot parse symmetry operator: {exc}") from None
+            first = " ".join(str(exc).split())[:120]
+            raise InputError(f"cannot parse symmetry operator: {first}") from None
         if not triplets:
             raise InputError("no symmetry operators")
         # gemmi's find_spacegroup_by_ops identifies the group, including its setting
