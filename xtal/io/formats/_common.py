@@ -211,19 +211,24 @@ def decode_text(data: bytes) -> str:
     FormatError
         UTF-16 text that does not decode (cut in the middle of a character).
     """
+    return decode(data)[0]
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """:func:`decode_text` and the encoding used (``'utf-8'``, ``'utf-8-sig'``,
+    ``'latin-1'`` or a UTF-16 name)."""
     enc = utf16_encoding(data)
     if enc is not None:
         try:
             text = data.decode(enc)
         except UnicodeDecodeError as err:
             raise FormatError(f"damaged UTF-16 text at byte {err.start}") from None
-        return text[1:] if text.startswith("\ufeff") else text
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[3:]
+        return (text[1:] if text.startswith("\ufeff") else text), enc
+    sig = data.startswith(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig" if sig else "utf-8"), "utf-8-sig" if sig else "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data[3 if sig else 0:].decode("latin-1"), "latin-1"
 
 
 def utf16_encoding(data: bytes) -> str | None:
@@ -285,8 +290,8 @@ def numbers(text: str, what: str) -> np.ndarray:
         return np.empty(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        try:
-            return np.fromstring(text, sep=" ")
+        try:  # bytes: numpy would otherwise encode the text itself, more slowly
+            return np.fromstring(text.encode("utf-8", "replace"), sep=" ")
         except (ValueError, DeprecationWarning):
             pass
     for i, tok in enumerate(text.split(), start=1):
@@ -298,16 +303,15 @@ def numbers(text: str, what: str) -> np.ndarray:
 def parse_table(body: str, ncol: int, what: str, first_line: int = 1) -> np.ndarray:
     """Numbers of ``body``, ``ncol`` per non-blank line, as an (n, ncol) array.
 
-    Linear in the size of ``body``; a line with another number of values or a
-    value that is not a number is named (``first_line`` is the number of the
-    first line of ``body`` in the file).
+    numpy's C reader (``loadtxt``, chunked: memory is the text plus the result)
+    reads it in time linear in its size; a body it refuses is gone through line by
+    line to name the first line with another number of values or a value that is
+    not a number (``first_line`` is the file's number of the first line of ``body``).
     """
-    try:
-        flat = numbers(body, what)
-    except FormatError:
-        flat = None
-    if flat is not None and flat.size % ncol == 0 and flat.size // ncol == _data_lines(body):
-        return flat.reshape(-1, ncol)
+    raw = BytesIO(body.encode("utf-8", "replace"))  # bytes: a StringIO costs 4× the text
+    table = load_table(raw)
+    if table is not None and table.shape[0] and table.shape[1] == ncol:
+        return table
     for i, line in enumerate(body.splitlines(), start=first_line):
         fields = line.split()
         if not fields:
@@ -317,21 +321,27 @@ def parse_table(body: str, ncol: int, what: str, first_line: int = 1) -> np.ndar
                               f"{line.strip()[:40]!r}")
         if not all(_is_number(t) for t in fields):
             raise FormatError(f"{what}line {i} is not numeric: {line.strip()[:40]!r}")
-    raise FormatError(f"{what}no data lines")
+    if table is not None and not table.shape[0]:
+        raise FormatError(f"{what}no data lines")
+    raise FormatError(f"{what}data are not a table of {ncol} numbers per line")
+
+
+def load_table(stream: Any, delimiter: str | None = None,
+               comments: list[str] | None = None) -> np.ndarray | None:
+    """``numpy.loadtxt`` of a binary stream from its current position (2-D), or None if
+    numpy refuses it (the caller then names the bad line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "input contained no data": the caller decides
+        try:
+            return np.loadtxt(stream, dtype=float, delimiter=delimiter, comments=comments,
+                              ndmin=2, encoding="latin-1")
+        except (ValueError, OverflowError, UnicodeError):
+            return None
 
 
 def _is_number(tok: str) -> bool:
     return len(tok) <= 40 and bool(NUMBER.fullmatch(tok) or tok.lower().lstrip("+-") in
                                    ("nan", "inf", "infinity"))
-
-
-def _data_lines(body: str) -> int:
-    """Number of lines holding something other than white space."""
-    b = body.rstrip()
-    return b.count("\n") + 1 - len(_BLANK_LINE.findall(b)) if b else 0
-
-
-_BLANK_LINE = re.compile(r"^[ \t\r\f\v]*+\n", re.M)
 
 
 # -- binary --------------------------------------------------------------------------------

@@ -131,9 +131,9 @@ def _alt(lines: list[str], bank: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _free(block: str, ncol: int, bank: str) -> np.ndarray:
     """Columns x, y[, esd] of a free-format bank, in linear time."""
-    block = block.replace("\x1a", "")
-    first = next((ln for ln in block.splitlines() if ln.strip()), None) if len(block) < 2**16 \
-        else next((ln for ln in block[: 2**16].splitlines() if ln.strip()), None)
+    if "\x1a" in block:
+        block = block.replace("\x1a", "")
+    first = next((ln for ln in block[: 2**16].splitlines() if ln.strip()), None)
     if first is None:
         raise FormatError(f"{bank}: no data lines")
     n_in_file = len(first.split())
@@ -145,23 +145,27 @@ def _free(block: str, ncol: int, bank: str) -> np.ndarray:
 def read(data: bytes, path: Path) -> list[Pattern]:
     """Read every bank of a GSAS powder data file."""
     text = decode_text(data)
-    title, _, rest = text.partition("\n")
-    title = title.strip()[:200]
+    nl = text.find("\n")
+    nl = len(text) if nl < 0 else nl
+    title = text[:nl].strip()[:200]
     if path.suffix.lower() == ".cwn" or _NEUTRON.search(title):
         raise FormatError("neutron data (GSAS .cwn extension or 'neutron' in the title): xtal "
                           "computes X-ray scattering only, so neutron patterns cannot be used yet")
-    starts = [m.start() for m in _BANK.finditer(rest)]
+    starts = [m.start() for m in _BANK.finditer(text, nl + 1)]
     if not starts:
         raise FormatError("no BANK line")
-    head = rest[: starts[0]]
-    meta = _header(title, head)
+    meta = _header(title, text[nl + 1 : starts[0]])
     out = []
     for k, a in enumerate(starts):
-        b = starts[k + 1] if k + 1 < len(starts) else len(rest)
-        line, _, block = rest[a:b].partition("\n")
+        b = starts[k + 1] if k + 1 < len(starts) else len(text)
+        eol = text.find("\n", a, b)
+        eol = b if eol < 0 else eol
+        line = text[a:eol]
         last = line.split()[-1].upper() if line.split() else ""
         try:
-            out.append(_bank(line, _data_block(block), k + 1, title, meta, path))
+            block = _data_block(text[eol + 1 : b])  # the one copy of the bank's data
+            out.append(_bank(line, block, k + 1, title, meta, path))
+            del block
         except FormatError as err:
             raise FormatError(str(err), variant=last if last in DATA_TYPES else "STD") from None
     return out

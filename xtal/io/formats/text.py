@@ -18,12 +18,16 @@ What the header may say (looked for in comment and header lines)
       ``step time``, ``counting time``, ``count time`` or ``dwell time``, in s) they
       are turned into counts, otherwise kept and weighted as counts with a warning.
 
-Reading is linear in the file size (numpy's C parser on the data block).
+Reading is linear in the file size: numpy's C reader (``loadtxt``) reads the data
+block straight from the file's bytes when the text is UTF-8 or Latin-1 without
+decimal commas (memory: the file, its decoded text and the numbers, ≈ 3–4× the file);
+other files go through a normalised copy of the text.
 """
 
 from __future__ import annotations
 
 import re
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,8 @@ from xtal.diffraction.pattern import Pattern
 from xtal.io.formats._common import (
     NUMBER,
     FormatError,
-    decode_text,
+    decode,
+    load_table,
     make_pattern,
     opt_float,
     parse_table,
@@ -99,8 +104,8 @@ def looks_like_columns(text: str, max_lines: int = 60) -> bool:
     return False
 
 
-def _header_and_body(text: str) -> tuple[list[str], str, int, str]:
-    """Header lines, the data block, its first line number and its first data line."""
+def _header_and_body(text: str) -> tuple[list[str], int, int, str]:
+    """Header lines, where the data block starts, its first line number and first line."""
     header: list[str] = []
     pos, number = 0, 0
     while pos < len(text):
@@ -109,7 +114,7 @@ def _header_and_body(text: str) -> tuple[list[str], str, int, str]:
         number += 1
         s = text[pos:end].strip()
         if s and not s.startswith(COMMENT_STARTS) and _numeric_row(s):
-            return header, text[pos:], number, s
+            return header, pos, number, s
         if s:
             header.append(s[:400])
         if len(header) > HEADER_LINES:
@@ -121,16 +126,26 @@ def _header_and_body(text: str) -> tuple[list[str], str, int, str]:
 
 def read(data: bytes, path: Path) -> list[Pattern]:
     """Read a column text file; one pattern."""
-    text = decode_text(data)
+    text, enc = decode(data)
     if "\0" in text:
         raise FormatError("file is binary (contains NUL bytes), not column text")
-    header, body, first_no, first = _header_and_body(text)
+    if "\r" in text[:65536] and "\n" not in text[:65536]:
+        text = text.replace("\r", "\n")  # classic Mac line ends
+        enc = "normalised"
+    header, pos, first_no, first = _header_and_body(text)
     sep, comma_decimal = _guess_separator(first)
     ncol = len(_split(first.replace(",", ".") if comma_decimal else first, sep))
-    if any(c in body for c in COMMENT_STARTS):
-        body = _drop_comments(body)
-    body = body.translate(_COMMA_DECIMAL if comma_decimal else _TABLE)
-    values = parse_table(body, ncol, "", first_line=first_no)
+    values = None
+    plain = not any(text.find(c, pos) >= 0 for c in COMMENT_STARTS if c != sep)
+    if plain and not comma_decimal and enc in ("utf-8", "utf-8-sig", "latin-1"):
+        values = _from_bytes(data, text, pos, enc, sep)
+    if values is None or values.shape[1] != ncol:
+        body = text[pos:]
+        if any(c in body for c in COMMENT_STARTS):
+            body = _drop_comments(body)
+        body = body.translate(_COMMA_DECIMAL if comma_decimal else _TABLE)
+        values = parse_table(body, ncol, "", first_line=first_no)
+    del text
     meta: dict[str, Any] = {"columns": ncol, "first_data_line": first_no}
     if header:
         meta["header"] = header[:20]
@@ -142,6 +157,18 @@ def read(data: bytes, path: Path) -> list[Pattern]:
     rad = radiation(None if wave is None else float(wave), None, None,
                     names=("header wavelength", "", ""))
     return [make_pattern(x, y, sigma, path=path, name=path.stem, metadata=meta, **rad)]
+
+
+def _from_bytes(data: bytes, text: str, pos: int, enc: str, sep: str | None
+                ) -> np.ndarray | None:
+    """The data block read by numpy straight from the file's bytes (no copy), or None."""
+    offset = pos if enc == "latin-1" else len(text[:pos].encode("utf-8"))
+    if enc == "utf-8-sig" or (enc == "latin-1" and data.startswith(b"\xef\xbb\xbf")):
+        offset += 3
+    stream = BytesIO(data)
+    stream.seek(offset)
+    table = load_table(stream, delimiter=sep)  # no comments: numpy's C path, not Python
+    return table if table is not None and table.shape[0] else None
 
 
 _COMMENT_LINE = re.compile(r"^[ \t]*+[#!;'%].*+$", re.M)
