@@ -727,3 +727,53 @@ def test_registry_is_declarative_and_lazy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------------------------
+# Metadata: temperature and time (issue 9, item 2)
+# ----------------------------------------------------------------------------------------------
+
+SEQ = SHARED / "real" / "cucr2o4_cuo_seq_11bm"
+
+
+@needs_shared
+def test_fxye_series_temperatures_and_times():
+    files = sorted(SEQ.glob("OH_*.fxye"))
+    assert len(files) == 17
+    temps, setpoints, times = [], [], []
+    for f in files:
+        p = one(f)
+        header = f.read_text().splitlines()[:15]
+        by_hand = {ln[1:].split("=")[0].strip(): ln.split("=", 1)[1].strip()
+                   for ln in header if ln.startswith("#") and "=" in ln}
+        assert p.metadata["temperature_K"] == float(by_hand["Temp (K)"])
+        assert p.metadata["temperature_setpoint_K"] == float(by_hand["Scan Comment"])
+        temps.append(p.metadata["temperature_K"])
+        setpoints.append(p.metadata["temperature_setpoint_K"])
+        times.append(p.metadata["time"])
+    # ../shared/data/README.md: name order = temperature order, 7-290 K, set-point above the
+    # sample temperature (by 1.5-10.3 K in these headers)
+    assert temps == sorted(temps) and 6 < temps[0] < 8 and 285 < temps[-1] < 291
+    diff = np.subtract(setpoints, temps)
+    assert np.all((diff > 1.5) & (diff < 10.5))
+    assert times == sorted(times) and times[0] == "2011-04-25T12:35:45.325926"
+
+
+@needs_shared
+def test_times_of_the_real_lab_files():
+    assert one(XRDML).metadata["time"] == "2022-03-04T" + one(XRDML).metadata["date"][11:]
+    raw = one(LAB6)
+    assert raw.metadata["time"].startswith("20") and "T" in raw.metadata["time"]
+    assert "temperature_K" not in raw.metadata  # a RAW v3 header carries none
+
+
+def test_xrdml_non_ambient_temperature(tmp_path):
+    data = xrdml_file([(X, Y, False)]).replace(
+        b"<dataPoints>",
+        b'<nonAmbientPoints type="Temperature"><nonAmbientValues unit="K">473.0 474.0 475.0'
+        b"</nonAmbientValues></nonAmbientPoints><dataPoints>")
+    p = one(_write(tmp_path / "hot.xrdml", data))
+    assert p.metadata["temperature_K"] == pytest.approx(474.0)
+    celsius = data.replace(b'unit="K">473.0 474.0 475.0', b'unit="Celsius">200.0')
+    assert one(_write(tmp_path / "c.xrdml", celsius)).metadata["temperature_K"] == pytest.approx(
+        473.15)

@@ -396,11 +396,13 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
     return archive
 
 
-def zip_member(archive: zipfile.ZipFile, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
-    """Bytes of one member, at most ``limit`` of them; damage is a FormatError.
+def zip_member(archive: zipfile.ZipFile, name: str, limit: int | None = None) -> bytes:
+    """Bytes of one member, at most ``limit`` (default :data:`MAX_MEMBER_BYTES`) of them;
+    damage is a FormatError.
 
     The size is checked before and while decompressing (a directory entry can lie).
     """
+    limit = MAX_MEMBER_BYTES if limit is None else limit
     try:
         info = archive.getinfo(name)
     except KeyError:
