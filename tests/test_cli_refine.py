@@ -217,9 +217,11 @@ def test_singular_refinement_stops_with_reason(tmp_path: Path, example: Path) ->
     from xtal.crystal.library import shipped_path
 
     # the same structure twice under two names: the two scales are fully correlated
+    # (a phase without _pd_phase_name is named after its file)
     text = shipped_path("Na2S").read_text(encoding="utf-8")
-    (tmp_path / "copy.cif").write_text(re.sub(r"^data_\S+", "data_Na2S_copy", text, flags=re.M))
-    proc = run_xtal(tmp_path, *refine_args(example, "out", phases=(*PHASES, "copy.cif")))
+    (tmp_path / "Na2S_copy.cif").write_text(re.sub(r"^data_\S+", "data_Na2S_copy", text,
+                                                   flags=re.M))
+    proc = run_xtal(tmp_path, *refine_args(example, "out", phases=(*PHASES, "Na2S_copy.cif")))
     assert proc.returncode == 1, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("xtal: refinement stopped:")
