@@ -300,3 +300,14 @@ def test_setting_unknown_to_spglib_gives_no_letter(tmp_path: Path) -> None:
     ph = read_cif(write(tmp_path, text))
     assert ph.space_group.number == 18
     assert ph.sites[0].multiplicity == 4 and ph.sites[0].wyckoff == ""
+
+
+def test_load_phase_with_a_block_in_the_name(tmp_path: Path, monkeypatch) -> None:
+    import xtal
+
+    text = good().replace("data_t", "data_first") + good().replace("data_t", "data_second")
+    write(tmp_path, text, "two.cif")
+    monkeypatch.chdir(tmp_path)
+    assert xtal.load_phase("two.cif#second").extra["data_block"] == "second"
+    with pytest.raises(InputError, match="holds 2 structures"):
+        xtal.load_phase("two.cif")
