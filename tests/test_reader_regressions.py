@@ -9,6 +9,7 @@ rule a reference program documents (GSAS-II's weights), never with xtal's own ou
 from __future__ import annotations
 
 import io
+import json
 import re
 import struct
 import subprocess
@@ -450,3 +451,22 @@ def test_background_points_checked(tmp_path: Path, shared: Path) -> None:
                            ("10 1\n1_000 2\n", "line 2")):
         with pytest.raises(InputError, match=re.escape(fragment)):
             read_background_points(_write(tmp_path / "b.bgr", text))
+
+
+def test_a_large_structure_is_read_without_quadratic_work(tmp_path: Path) -> None:
+    # 30 general sites in Fd-3m (192 positions each, IT Vol. A): the positions were told apart
+    # by a pairwise loop (292 s for 5664 atoms); a subprocess with a generous limit
+    rng = np.random.default_rng(3)
+    rows = "".join(f"X{i} O {a:.4f} {b:.4f} {c:.4f} 0.01\n"
+                   for i, (a, b, c) in enumerate(rng.random((30, 3)) * 0.12 + 0.01))
+    path = cif(tmp_path / "big.cif", "data_x\n" + cell(20, 20, 20)
+               + "_symmetry_space_group_name_H-M 'F d -3 m'\n" + SITES + rows)
+    code = ("import sys, json\nfrom xtal.io.cif import read_cif\np = read_cif(sys.argv[1])\n"
+            "print(json.dumps([len(p.atoms), [s.multiplicity for s in p.sites], "
+            "[s.wyckoff for s in p.sites]]))")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    n, mult, letters = json.loads(done.stdout)
+    assert n == sum(mult) and set(mult) <= {96, 192}  # 192i general, 96g/h on a mirror
+    assert all(letter == "i" for m, letter in zip(mult, letters, strict=True) if m == 192)
