@@ -59,6 +59,7 @@ from xtal.io.cif_symmetry import fit_cell, parse_number, read_cell_values, read_
 DEFAULT_B_ISO = 1.0  # Å², used when a site has no ADP
 MAX_CIF_BYTES = 64 * 2**20
 MAX_SITES = 5000
+MAX_ATOMS = 500_000  # sites × operations: beyond this the cell is not a crystal structure
 MAX_COORDINATE = 10.0
 MIN_U_ISO = -0.05  # Å²: below this a negative Uiso is an error, not a refined wobble
 MAX_U_ISO = 1.0  # Å² (B ≈ 79 Å²)
@@ -323,8 +324,9 @@ def _read_sites(block: gemmi.cif.Block, cell: Cell, sg: SpaceGroup, esd: dict[st
         raise InputError(
             f"no atom sites (_atom_site_label/_atom_site_fract_x/y/z) in '{block.name[:40]}'"
         )
-    if len(table) > MAX_SITES:
-        raise InputError(f"{len(table)} atom sites; more than {MAX_SITES} are not read")
+    if len(table) > MAX_SITES or len(table) * sg.order > MAX_ATOMS:
+        raise InputError(f"{len(table)} atom sites in a group of {sg.order} operations; "
+                         f"at most {MAX_SITES} sites and {MAX_ATOMS} atoms per cell are read")
     aniso = _read_aniso(block)
     return [_site(row, cell, sg, esd, notes, warned, aniso) for row in table]
 
