@@ -124,7 +124,7 @@ def _xtal_run(result) -> Run:
 
 
 def xtal_pbso4() -> Run:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     result = refine(
         str(PBSO4 / "PBSO4.XRA"),
@@ -137,7 +137,7 @@ def xtal_pbso4() -> Run:
 
 
 def xtal_na3bs3() -> Run:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     result = refine(
         str(NA3BS3 / "pattern.xy"),

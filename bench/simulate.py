@@ -126,30 +126,22 @@ def area_loss(calc: PhasePattern, case: Case, tails: bool) -> tuple[float, float
     """
     inst = case.instrument
     pk = calc.peaks(inst, PhaseTerms(), float(case.x[0]), float(case.x[-1]))
-    gam, eta = tch(pk["fwhm_g"], pk["fwhm_l"])
+    gam, eta = tch(pk.fwhm_g, pk.fwhm_l)
     narrow = int(np.argmin(gam))
-    case.n_peaks = int(pk["pos"].size)
+    case.n_peaks = int(pk.pos.size)
     worst_loss, worst_abs = 0.0, 0.0
-    for k in range(pk["pos"].size):
-        if pk["area"][k] <= 0:
+    for k in range(pk.pos.size):
+        if pk.area[k] <= 0:
             continue
         idx = [k, narrow]
-        area = np.array([pk["area"][k], 0.0])
+        area = np.array([pk.area[k], 0.0])
         step = gam[k] / 20.0
         half = SPAN * gam[k]
-        x = pk["pos"][k] + np.arange(-half, half + step / 2, step)
-        y = render_peaks(
-            x,
-            pk["pos"][idx],
-            area,
-            pk["fwhm_g"][idx],
-            pk["fwhm_l"][idx],
-            inst.sh_l,
-            tails=tails,
-        )
+        x = pk.pos[k] + np.arange(-half, half + step / 2, step)
+        y = render_peaks(x, pk.select(idx).with_areas(area), tails=tails)
         # Lorentzian of FWHM Γ beyond ±SPAN·Γ: 1 − (2/π)·atan(2·SPAN)
         outside = eta[k] * (1.0 - 2.0 / np.pi * np.arctan(2.0 * SPAN))
-        drawn = float(np.trapezoid(y, x)) / pk["area"][k] + outside
+        drawn = float(np.trapezoid(y, x)) / pk.area[k] + outside
         worst_loss = max(worst_loss, 1.0 - drawn)
         worst_abs = max(worst_abs, abs(1.0 - drawn))
     return worst_loss, worst_abs

@@ -140,7 +140,7 @@ def test_needs_two_phases() -> None:
 
 
 def test_result_directory(tmp_path: Path, shared: Path) -> None:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     ex = shared / "synthetic" / "na3bs3_ht200_gsas2"
     result = refine(ex / "pattern.xy", list(PHASES), ex / "instrument.instprm", "na3bs3")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_helpers import run_xtal
+from conftest import EXAMPLE_RECIPE
 
 from xtal.io.instprm import read_instrument
 from xtal.io.patterns import read_pattern
@@ -23,10 +24,10 @@ PHASES = ("Na3BS3-trigonal", "Na2S")
 
 @pytest.fixture(scope="module")
 def result_dir(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
-    from xtal.refine.api import refine
+    from xtal.app.refine import refine
 
     ex = shared / "synthetic" / "na3bs3_ht200_gsas2"
-    result = refine(ex / "pattern.xy", list(PHASES), ex / "instrument.instprm", "na3bs3")
+    result = refine(ex / "pattern.xy", list(PHASES), ex / "instrument.instprm", EXAMPLE_RECIPE)
     d = tmp_path_factory.mktemp("result")
     result.save(d / "result.json")
     return d

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from xtal.diffraction.instrument import Instrument
+from xtal.diffraction.peaks import peaks_from_arrays
 from xtal.diffraction.profile import fcj_nodes, render_peaks, tch
 from xtal.diffraction.simulate import PhasePattern, PhaseTerms, lorentz_polarization
 from xtal.io.cif import read_cif
@@ -45,9 +46,7 @@ def fcj_direct(x, pos, fwhm_g, fwhm_l, shl, n=4000):
 @pytest.mark.parametrize("pos,shl", [(10.0, 0.04), (15.0, 0.03), (60.0, 0.03), (170.0, 0.03)])
 def test_fcj_matches_direct_integration(pos, shl):
     x = np.arange(pos - 3, min(pos + 3, 179.9), 0.001)
-    ours = render_peaks(
-        x, np.array([pos]), np.array([1.0]), np.array([0.05]), np.array([0.05]), shl, fcj="exact"
-    )
+    ours = render_peaks(x, peaks_from_arrays([pos], 1.0, 0.05, 0.05, shl), fcj="exact")
     ref = fcj_direct(x, pos, 0.05, 0.05, shl)
     assert np.abs(ours - ref).max() < 1e-3 * ref.max()
     # the asymmetry moves the centroid toward 90° by the same amount in both
@@ -75,16 +74,14 @@ def test_fcj_weights_sum_to_one_and_vanish_without_asymmetry(method):
 def test_each_peak_integrates_to_its_intensity(pos, fg, fl):
     """Area drawn = integrated intensity, less only the Lorentzian outside 10–160° (analytic)."""
     x = np.arange(10, 160, 0.0025)
-    y = render_peaks(x, np.array([pos]), np.array([1.0]), np.array([fg]), np.array([fl]), 0.03)
+    y = render_peaks(x, peaks_from_arrays([pos], 1.0, fg, fl, 0.03))
     fwhm, eta = tch(fg, fl)
     outside = eta * (
         1 - (np.arctan((160 - pos) / (fwhm / 2)) + np.arctan((pos - 10) / (fwhm / 2))) / np.pi
     )
     assert abs(np.trapezoid(y, x) - (1 - outside)) < 1e-4
     # cutting at the core window instead would lose up to several tenths of a percent
-    cut = render_peaks(
-        x, np.array([pos]), np.array([1.0]), np.array([fg]), np.array([fl]), 0.03, tails=False
-    )
+    cut = render_peaks(x, peaks_from_arrays([pos], 1.0, fg, fl, 0.03), tails=False)
     assert np.trapezoid(cut, x) <= np.trapezoid(y, x) + 1e-9
 
 
@@ -96,12 +93,12 @@ def test_tails_match_brute_force_for_a_full_pattern(shared):
     )
     x = np.arange(10, 160, 0.025)
     pk = PhasePattern(phase, inst, 160.0).peaks(inst, PhaseTerms(), 10, 160)
-    fast = render_peaks(x, pk["pos"], pk["area"], pk["fwhm_g"], pk["fwhm_l"], inst.sh_l)
-    fwhm, eta = tch(pk["fwhm_g"], pk["fwhm_l"])
-    parent, shifted, weight = fcj_nodes(pk["pos"], fwhm, inst.sh_l, pk["fwhm_l"])
+    fast = render_peaks(x, pk)
+    fwhm, eta = tch(pk.fwhm_g, pk.fwhm_l)
+    parent, shifted, weight = fcj_nodes(pk.pos, fwhm, inst.sh_l, pk.fwhm_l)
     brute = np.zeros_like(x)
     for p, s, w in zip(parent, shifted, weight, strict=True):
-        brute += pk["area"][p] * w * pseudo_voigt(x - s, fwhm[p], eta[p])
+        brute += pk.area[p] * w * pseudo_voigt(x - s, fwhm[p], eta[p])
     assert np.abs(fast - brute).max() < 2e-5 * brute.max()
     assert abs(fast.sum() - brute.sum()) < 1e-5 * brute.sum()
 

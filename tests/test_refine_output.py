@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import xtal.io.refine_output as ro
+from xtal.app.refine import refine
 from xtal.errors import InputError
-from xtal.refine.api import refine
 from xtal.refine.result import Result
 
 

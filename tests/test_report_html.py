@@ -40,9 +40,9 @@ WINDOW = (1400, 2400)
 
 @pytest.fixture(scope="module")
 def result_dir(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
+    from xtal.app.refine import refine
     from xtal.io.cif_write import write_cif
     from xtal.io.refine_output import cif_esds
-    from xtal.refine.api import refine
 
     ex = shared / "synthetic" / "na3bs3_ht200_gsas2"
     result = refine(ex / "pattern.xy", list(PHASES), ex / "instrument.instprm", "na3bs3")

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xtal.app.refine import refine
 from xtal.errors import InputError
-from xtal.refine.api import refine
 from xtal.refine.result import SCHEMA, Result
 
 

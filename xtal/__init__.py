@@ -13,6 +13,8 @@ export_cif(phase, path) -> Path
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -39,7 +41,6 @@ _LAZY = {
     "write_instprm": "xtal.io.instprm",
     "read_pattern": "xtal.io.patterns",
     "simulate": "xtal.diffraction.simulate",
-    "refine": "xtal.refine",
     "Result": "xtal.refine.result",
     "load_recipe": "xtal.refine.recipe",
     "compare": "xtal.analysis.compare",
@@ -48,7 +49,41 @@ _LAZY = {
     "export_cif": "xtal.io.cif_write",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "refine"])
+
+
+class _Refine:
+    """``xtal.refine(pattern, phases, ...)`` (:func:`xtal.app.refine.refine`), which is
+    also the package ``xtal.refine``: attribute access reaches the package's modules."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from xtal.app.refine import refine as _run
+
+        return _run(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        import importlib
+
+        package = importlib.import_module("xtal.refine")
+        try:
+            return getattr(package, name)
+        except AttributeError:
+            return importlib.import_module(f"xtal.refine.{name}")
+
+    def __repr__(self) -> str:
+        return "<xtal.refine: callable refinement entry and package>"
+
+
+class _Root(ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # importing the package xtal.refine must not replace the callable entry
+        if name == "refine" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+refine = _Refine()
+sys.modules[__name__].__class__ = _Root
 
 
 def __getattr__(name: str) -> Any:
@@ -57,8 +92,6 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module = importlib.import_module(_LAZY[name])
-        if name == "refine":
-            return module  # the package is callable: xtal.refine(pattern, phases, ...)
         if name == "export_cif":
             return module.write_cif
         return getattr(module, name)

@@ -48,7 +48,7 @@ MIXTURE_WEIGHTS = (0.93, 0.07)  # wt%: the glass-ceramic of the synthetic exampl
 TWO_THETA = (10.0, 80.0, 0.01)  # degrees: start, stop, step (the paper's scan)
 EXAMPLES = Path(__file__).resolve().parents[1] / "refinements" / "examples"
 EXAMPLE = EXAMPLES / "na3bs3_ht200_gsas2"
-RECIPE = "na3bs3"
+RECIPE = str(EXAMPLE / "recipe.toml")  # na3bs3 with the zero refined (see the file)
 # phase names in truth.json (written by the GSAS-II script) → xtal's phase names
 TRUTH_NAMES = {"Na3BS3 trigonal P3": "Na3BS3-trigonal", "Na2S Fm-3m": "Na2S"}
 

@@ -50,11 +50,11 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     The shared path of ``xtal refine`` and ``make demo``.  Raises
     :class:`~xtal.errors.InputError` (before anything is written) on bad input.
     """
+    from xtal.app.refine import refine
     from xtal.crystal.library import load_phase
     from xtal.io.instprm import read_instrument
     from xtal.io.patterns import read_pattern
     from xtal.io.refine_output import check_output_dir, format_log, write_refinement
-    from xtal.refine.api import refine
     from xtal.refine.recipe import load_recipe
 
     err = console or Console(stderr=True)
@@ -198,6 +198,8 @@ def refine_command(
     console.print(summary_table(result))
     console.print(f"outputs in [bold]{outputs.directory}[/bold]: "
                   + ", ".join(p.name for p in outputs.files), highlight=False)
+    for w in result.warnings:
+        print(f"xtal: warning: {w}", file=sys.stderr)
     if result.stopped:
         # outputs are written (last good state), but the caller must know it is not a result
         print(f"xtal: refinement stopped: {result.stopped}", file=sys.stderr)

@@ -137,7 +137,8 @@ class Phase:
     space_group
         Declared space group.
     sites
-        Asymmetric-unit sites.
+        Asymmetric-unit sites (none for a phase known only by its cell and space group,
+        as a Le Bail fit uses it; a CIF without atoms is refused by the reader).
     provenance
         Where the model came from (one or more lines).
     source
@@ -153,9 +154,8 @@ class Phase:
     extra: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # no sites: a cell and space group only, e.g. a phase fitted by Le Bail extraction
         object.__setattr__(self, "sites", tuple(self.sites))
-        if not self.sites:
-            raise InputError(f"phase {self.name} has no atom sites")
         labels = [s.label for s in self.sites]
         dup = {x for x in labels if labels.count(x) > 1}
         if dup:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from xtal.diffraction.peaks import single_peak
 from xtal.diffraction.profile import LN2, render_peaks
 
 
@@ -62,14 +63,8 @@ class Halo:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """Halo intensity at ``x``."""
-        return render_peaks(
-            x,
-            np.array([self.position]),
-            np.array([self.area]),
-            np.array([self.fwhm_g]),
-            np.array([self.fwhm_l]),
-            shl=0.0,
-        )
+        peak = single_peak(self.position, self.area, self.fwhm_g, self.fwhm_l)
+        return render_peaks(x, peak)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

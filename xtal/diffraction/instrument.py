@@ -8,7 +8,9 @@ an ``.instprm`` file means the same here:
   P = 0.5 is unpolarised.
 * ``zero`` in degrees 2θ, *added* to the Bragg angle.
 * ``displacement`` sample displacement s in µm; Δ2θ = −2 s cos θ / R (radians),
-  R = ``radius`` in mm (GSAS-II "DisplaceX"/"Gonio. radius").
+  R = ``radius`` in mm (GSAS-II "DisplaceX"/"Gonio. radius"); R = 200 mm unless a
+  file states it, as GSAS-II assumes (physics.md §3), so that the same data give the
+  same s in both programs.
 * ``U``, ``V``, ``W`` in centidegrees² (Gaussian variance, σ² = U tan²θ + V tanθ + W);
   ``X``, ``Y``, ``Z`` in centidegrees (Lorentzian FWHM = X / cosθ + Y tanθ + Z).
 * ``sh_l`` = (S + H)/L of Finger, Cox & Jephcoat with S = H (GSAS-II "SH/L").
@@ -43,7 +45,7 @@ class Instrument:
     azimuth: float = 0.0
     zero: float = 0.0
     displacement: float = 0.0
-    radius: float = 250.0
+    radius: float = 200.0
     U: float = 2.0
     V: float = -2.0
     W: float = 5.0

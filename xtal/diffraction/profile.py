@@ -34,10 +34,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import sparse
+
+if TYPE_CHECKING:
+    from xtal.diffraction.peaks import PeakList
 
 LN2 = np.log(2.0)
 BLEND_START = 2.5  # in units of the band FWHM
@@ -288,16 +292,12 @@ def _lorentz(dx: np.ndarray, fwhm: np.ndarray | float) -> np.ndarray:
 
 def render_peaks(
     x: np.ndarray,
-    pos: np.ndarray,
-    area: np.ndarray,
-    fwhm_g: np.ndarray,
-    fwhm_l: np.ndarray,
-    shl: float = 0.0,
-    tails: bool = True,
+    peaks: PeakList,
+    *,
     fcj: str = "gsas2",
+    tails: bool = True,
     derivatives: bool = False,
     plan: RenderPlan | None = None,
-    bb: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray | tuple[np.ndarray, PeakProfiles]:
     """Sum of TCH pseudo-Voigt peaks with FCJ asymmetry evaluated at ``x``.
 
@@ -305,20 +305,20 @@ def render_peaks(
     ----------
     x
         2θ (degrees), increasing.
-    pos
-        Peak positions 2θ (degrees), after zero/displacement shifts.
-    area
-        Integrated intensities (intensity × degrees).
-    fwhm_g, fwhm_l
-        Gaussian and Lorentzian FWHM of each peak (degrees).
-    shl
-        SH/L = (S + H)/L with S = H (GSAS-II).
+    peaks
+        The peaks (:class:`xtal.diffraction.peaks.PeakList`): positions 2θ after
+        zero/displacement shifts, integrated intensities (intensity × degrees),
+        Gaussian and Lorentzian FWHM (degrees), SH/L = (S + H)/L with S = H (GSAS-II)
+        and optional Bérar–Baldinozzi asymmetry (P1, P2, P3, P4) (J. Appl. Cryst. 26,
+        128, 1993, FullProf's Asy1–Asy4): each peak below 2θ = 90° is multiplied by
+        1 + [P1 Fa(z) + P2 Fb(z)]/tanθ + [P3 Fa(z) + P4 Fb(z)]/tan2θ with
+        z = (2θ − 2θ_k)/Γ, Fa = 2z e^(−z²), Fb = 2(2z² − 3) Fa; Fa and Fb are odd, so
+        areas are kept.
+    fcj
+        FCJ quadrature; see :func:`fcj_nodes`.
     tails
         Add the Lorentzian tails beyond the windows analytically (see module doc).
         With ``tails=False`` each peak is cut at its window, ±5.5 Γ_b.
-    fcj
-        FCJ quadrature, ``"gsas2"`` (GSAS-II's, default) or ``"exact"``; see
-        :func:`fcj_nodes`.
     derivatives
         Also return the :class:`PeakProfiles` of the drawn peaks (for Jacobians
         of intensity parameters and for R_Bragg partitioning).
@@ -326,16 +326,11 @@ def render_peaks(
         The FCJ quadrature rule and width band of each peak; default: chosen
         here.  Reusing the plan of a previous call (``PeakProfiles.plan``) keeps
         these discrete choices fixed, as a finite-difference derivative needs.
-    bb
-        Bérar–Baldinozzi asymmetry (P1, P2, P3, P4) (J. Appl. Cryst. 26, 128, 1993,
-        FullProf's Asy1–Asy4): each peak below 2θ = 90° is multiplied by
-        1 + [P1 Fa(z) + P2 Fb(z)]/tanθ + [P3 Fa(z) + P4 Fb(z)]/tan2θ with
-        z = (2θ − 2θ_k)/Γ, Fa = 2z e^(−z²), Fb = 2(2z² − 3) Fa; Fa and Fb are odd, so
-        areas are kept.
     """
     x = np.asarray(x, float)
     y = np.zeros_like(x)
-    pos = np.asarray(pos, float)
+    pos, area = peaks.pos, peaks.area
+    fwhm_g, fwhm_l, shl, bb = peaks.fwhm_g, peaks.fwhm_l, peaks.sh_l, peaks.bb
     if pos.size == 0:
         if derivatives:
             empty = np.zeros(0, int)

@@ -19,7 +19,6 @@ FWHM, a fraction ``mix`` of it Lorentzian and the rest Gaussian.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,41 +26,19 @@ from xtal.crystal.phase import Phase
 from xtal.diffraction.background import Background
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
-from xtal.diffraction.profile import LN2, gaussian_fwhm, lorentzian_fwhm, render_peaks
+from xtal.diffraction.peaks import (
+    TAIL_MARGIN,
+    PeakList,
+    PhaseTerms,
+    build_peaks,
+    lorentz_polarization,
+    peak_widths,
+)
+from xtal.diffraction.profile import LN2
 from xtal.diffraction.reflections import ReflectionList, generate_reflections
 from xtal.diffraction.scattering import FormFactor, structure_factors
 from xtal.errors import InputError
 from xtal.util.names import unique_names
-
-TAIL_MARGIN = 5.0  # degrees: peaks this far outside the range still add their tails
-
-
-@dataclass(frozen=True)
-class PhaseTerms:
-    """Per-phase quantities of a pattern that are not part of the structure.
-
-    Attributes
-    ----------
-    scale
-        Rietveld scale factor S.
-    po_axis
-        Preferred-orientation axis as a reciprocal-lattice direction (hkl), or None.
-    po_ratio
-        March–Dollase r (1 = random).
-    size
-        Crystallite size (µm), None for no size broadening.
-    microstrain
-        Microstrain (10⁻⁶).
-    mix
-        Lorentzian fraction of the sample broadening (GSAS-II "LGmix").
-    """
-
-    scale: float = 1.0
-    po_axis: tuple[int, int, int] | None = None
-    po_ratio: float = 1.0
-    size: float | None = None
-    microstrain: float = 0.0
-    mix: float = 1.0
 
 
 def reflections_up_to(
@@ -76,14 +53,6 @@ def reflections_up_to(
     return generate_reflections(
         phase.cell, phase.space_group, d_margin * lam_min / (2 * np.sin(th))
     )
-
-
-def lorentz_polarization(two_theta: np.ndarray, polarization: float) -> np.ndarray:
-    """GSAS-II L·pol: [P + (1 − P) cos²2θ] / (2 sin²θ cosθ) (physics.md §4)."""
-    tt = np.radians(np.asarray(two_theta, float))
-    th = tt / 2.0
-    pol = polarization + (1.0 - polarization) * np.cos(tt) ** 2
-    return pol / (2.0 * np.sin(th) ** 2 * np.cos(th))
 
 
 def march_dollase(refl: ReflectionList, phase: Phase, axis: Sequence[int], r: float) -> np.ndarray:
@@ -159,60 +128,26 @@ class PhasePattern:
         fm = structure_factors(self.phase, -h, **kw)
         return 0.5 * (np.abs(fp) ** 2 + np.abs(fm) ** 2)
 
+    def po_factors(self, terms: PhaseTerms) -> np.ndarray:
+        """March–Dollase factor of each reflection (1 without a preferred-orientation axis)."""
+        if terms.po_axis is None:
+            return np.ones(len(self.reflections))
+        return march_dollase(self.reflections, self.phase, terms.po_axis, terms.po_ratio)
+
     def peaks(
         self, instrument: Instrument, terms: PhaseTerms, lo: float, hi: float
-    ) -> dict[str, np.ndarray]:
-        """Positions, areas and widths of every drawn peak with lo − 5° ≤ 2θ ≤ hi + 5°."""
+    ) -> PeakList:
+        """Every drawn peak with lo − 5° ≤ 2θ ≤ hi + 5° (:func:`build_peaks`)."""
         refl = self.reflections
-        po = (
-            march_dollase(refl, self.phase, terms.po_axis, terms.po_ratio)
-            if terms.po_axis is not None
-            else np.ones(len(refl))
-        )
-        out: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("pos", "area", "fwhm_g", "fwhm_l", "ref", "line")
-        }
-        for line, (lam, rel) in enumerate(instrument.wavelengths):
-            arg = lam / (2.0 * refl.d)
-            ok = arg < 1.0
-            tth = np.degrees(2.0 * np.arcsin(arg[ok]))
-            pos = tth + instrument.shift(tth)
-            keep = (pos >= lo - TAIL_MARGIN) & (pos <= hi + TAIL_MARGIN)
-            idx = np.nonzero(ok)[0][keep]
-            tth, pos = tth[keep], pos[keep]
-            area = (
-                terms.scale
-                * rel
-                * refl.multiplicity[idx]
-                * self.f_sq[idx]
-                * lorentz_polarization(tth, instrument.polarization)
-                * po[idx]
-            )
-            fg, fl = self.widths(instrument, terms, tth, lam)
-            for k, v in zip(out, (pos, area, fg, fl, idx, np.full(idx.size, line)), strict=True):
-                out[k].append(v)
-        return {k: np.concatenate(v) for k, v in out.items()}
+        weight = refl.multiplicity * self.f_sq * self.po_factors(terms)
+        return build_peaks(refl.d, weight, instrument, terms, (lo, hi))
 
     @staticmethod
     def widths(
         instrument: Instrument, terms: PhaseTerms, tth: np.ndarray, lam: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Gaussian and Lorentzian FWHM (degrees) at ``tth`` (instrument + sample)."""
-        th = np.radians(tth / 2.0)
-        broad = np.zeros_like(tth)  # sample broadening, centidegrees of FWHM
-        if terms.size:
-            broad += 1.8 * lam / (np.pi * terms.size * np.cos(th))
-        if terms.microstrain:
-            broad += 0.018 * terms.microstrain * np.tan(th) / np.pi
-        fl = (
-            lorentzian_fwhm(tth, instrument.X, instrument.Y, instrument.Z)
-            + terms.mix * broad / 100.0
-        )
-        fg = gaussian_fwhm(tth, instrument.U, instrument.V, instrument.W)
-        if terms.mix < 1.0:
-            extra = ((1.0 - terms.mix) * broad / 100.0) ** 2
-            fg = np.sqrt(fg * fg + extra)  # Gaussian FWHMs add in quadrature
-        return fg, fl
+        """Gaussian and Lorentzian FWHM (degrees) at ``tth`` (:func:`peak_widths`)."""
+        return peak_widths(instrument, terms, tth, lam)
 
     def render(
         self,
@@ -224,17 +159,7 @@ class PhasePattern:
     ) -> np.ndarray:
         """This phase's contribution to the pattern at ``x`` (see :func:`render_peaks`)."""
         pk = self.peaks(instrument, terms, float(x[0]), float(x[-1]))
-        return render_peaks(
-            x,
-            pk["pos"],
-            pk["area"],
-            pk["fwhm_g"],
-            pk["fwhm_l"],
-            instrument.sh_l,
-            tails,
-            fcj,
-            bb=instrument.berar_baldinozzi,
-        )
+        return pk.render(x, fcj=fcj, tails=tails)
 
     def table(self, instrument: Instrument, terms: PhaseTerms) -> ReflectionList:
         """Reflections with Kα1 position, |F|² and Kα1 integrated intensity attached."""
@@ -242,17 +167,12 @@ class PhasePattern:
         refl = self.reflections
         arg = np.minimum(lam / (2.0 * refl.d), 1.0)
         tth = np.degrees(2.0 * np.arcsin(arg))
-        po = (
-            march_dollase(refl, self.phase, terms.po_axis, terms.po_ratio)
-            if terms.po_axis is not None
-            else np.ones(len(refl))
-        )
         inten = (
             terms.scale
             * refl.multiplicity
             * self.f_sq
             * lorentz_polarization(tth, instrument.polarization)
-            * po
+            * self.po_factors(terms)
         )
         return refl.with_columns(
             two_theta=tth + instrument.shift(tth), f_sq=self.f_sq, intensity=inten

@@ -62,8 +62,8 @@ Goniometer radius and sample displacement
     the displacement is the sample parameter "Shift" (µm). A radius stated by the
     file — the ``Gonio. radius`` item, the ``#xtal: radius=`` comment, or a comment
     such as ``# goniometer radius = 240 mm`` — is read (10–2000 mm); a file without
-    one gives the :class:`Instrument` default; a file never sets a displacement (0).
-    :func:`format_instprm` appends one comment line
+    one gives the :class:`Instrument` default (200 mm, as GSAS-II); a file never sets
+    a displacement (0). :func:`format_instprm` appends one comment line
     ``#xtal: radius=<mm> displacement=<µm>`` (plus ``ratio=`` for a single
     wavelength, whose I(L2)/I(L1) GSAS-II does not store) so that a round trip is
     lossless. It is the last line: GSAS-II's reader stops at the first comment

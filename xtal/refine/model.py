@@ -24,24 +24,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from xtal.crystal.cell import Cell
-from xtal.crystal.phase import EIGHT_PI2, Phase, Site, orbit
+from xtal.crystal.phase import EIGHT_PI2, Phase
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
-from xtal.diffraction.profile import LN2, PeakProfiles, RenderPlan, make_plan, render_peaks
-from xtal.diffraction.scattering import anomalous, form_factor
-from xtal.diffraction.simulate import (
-    PhaseTerms,
-    lorentz_polarization,
-    march_dollase,
-    reflections_up_to,
-)
+from xtal.diffraction.peaks import PeakList, PhaseTerms, single_peak
+from xtal.diffraction.profile import BAND_REF, LN2, PeakProfiles, RenderPlan, tch
 from xtal.errors import InputError
-from xtal.refine.parameters import Constraint, Parameter, ParameterSet
+from xtal.refine.parameters import Parameter, ParameterSet
+from xtal.refine.paths import CELL_KEYS, HALO_KEYS, ParamPath, check_name
+from xtal.refine.phase_calc import PhaseCalc
+from xtal.refine.symmetry_constraints import symmetry_constraints
 
-F0_GRID = np.linspace(0.0, 2.5, 10001)  # sinθ/λ (Å⁻¹) grid for tabulated f0
-CELL_KEYS = ("a", "b", "c", "alpha", "beta", "gamma")
-SITE_KEYS = ("x", "y", "z", "occ", "biso")
 INSTRUMENT_KEYS = (
     "zero",
     "displacement",
@@ -79,185 +72,6 @@ class Data:
     sigma: np.ndarray
 
 
-class PhaseCalc:
-    """Reflections and per-site structure factors of one phase, for a fixed hkl list."""
-
-    def __init__(
-        self,
-        name: str,
-        phase: Phase,
-        instrument: Instrument,
-        x_max: float,
-        terms: PhaseTerms,
-        anomalous_dispersion: bool = True,
-    ) -> None:
-        self.name = name
-        self.base = phase
-        self.terms = terms
-        self.anomalous_dispersion = anomalous_dispersion
-        # 2 % margin in d so that a refined cell cannot move reflections in unseen
-        refl = reflections_up_to(phase, instrument, x_max, d_margin=0.98)
-        if len(refl) == 0:
-            raise InputError(f"phase {name} has no reflections in the 2θ range")
-        self.hkl = refl.hkl.astype(float)
-        self.mult = refl.multiplicity.astype(float)
-        self.centro = phase.space_group.is_centrosymmetric or not anomalous_dispersion
-        self.site_ops = [orbit(phase.space_group, s.xyz)[0] for s in phase.sites]
-        self.rot = phase.space_group.rotations
-        self.tr = phase.space_group.translations
-        self._fprime = {
-            el: (anomalous(el, instrument.lam1) if anomalous_dispersion else (0.0, 0.0))
-            for el in {s.element for s in phase.sites}
-        }
-        self._cache_cell: tuple | None = None
-        # f0 tabulated once on a fine grid in s (interpolation error < 1e-5 electrons)
-        # because cell steps change every reflection's s
-        self._f0_table = {el: form_factor(el, F0_GRID) for el in self._fprime}
-        self._f0: dict[str, np.ndarray] = {}
-        self._site_cache: dict[tuple[int, tuple], np.ndarray] = {}
-
-    # -- parameters ---------------------------------------------------------------------
-    def cell_from(self, v: dict[str, float]) -> Cell:
-        p = f"phases.{self.name}.cell."
-        return Cell(*(v[p + k] for k in CELL_KEYS))
-
-    def sites_from(self, v: dict[str, float]) -> list[Site]:
-        out = []
-        for s in self.base.sites:
-            p = f"phases.{self.name}.sites.{s.label}."
-            occ = min(max(v[p + "occ"], 1e-9), 1.0)
-            out.append(
-                replace(
-                    s,
-                    xyz=(v[p + "x"], v[p + "y"], v[p + "z"]),
-                    occupancy=occ,
-                    b_iso=max(v[p + "biso"], 0.0),
-                )
-            )
-        return out
-
-    def phase_from(self, v: dict[str, float]) -> Phase:
-        """The phase with the parameter values ``v`` (occupancy and B kept physical)."""
-        return replace(self.base, cell=self.cell_from(v), sites=tuple(self.sites_from(v)))
-
-    # -- structure factors ----------------------------------------------------------------
-    def _s(self, cell: Cell) -> np.ndarray:
-        return 0.5 / cell.d_spacing(self.hkl)
-
-    def _prepare_cell(self, cell: Cell) -> np.ndarray:
-        key = cell.parameters
-        s = self._s(cell)
-        if key != self._cache_cell:
-            self._f0 = {el: np.interp(s, F0_GRID, self._f0_table[el]) for el in self._fprime}
-            self._site_cache.clear()
-            self._cache_cell = key
-        return s
-
-    def site_factor(self, i: int, site_values: tuple, s: np.ndarray) -> np.ndarray:
-        """Complex contribution of site ``i`` to F(h) (and to F(−h) by conjugating the sum)."""
-        cached = self._site_cache.get((i, site_values))
-        if cached is not None:
-            return cached
-        x, y, z, occ, biso = site_values
-        site = self.base.sites[i]
-        ops = self.site_ops[i]
-        pos = np.einsum("nij,j->ni", self.rot[ops], np.array([x, y, z])) + self.tr[ops]
-        geo = np.exp(2j * np.pi * (self.hkl @ pos.T))  # (nrefl, nimages)
-        fp, fpp = self._fprime[site.element]
-        f = self._f0[site.element] + fp  # f″ kept apart: it is not conjugated for −h
-        t = np.exp(-max(biso, 0.0) * s * s)
-        if site.u_aniso is not None:
-            t_img = _aniso_t(self.base, site, ops, self.hkl)
-            g_sum = (geo * t_img).sum(axis=1)
-        else:
-            g_sum = geo.sum(axis=1) * t
-        val = np.stack([occ * f * g_sum, occ * fpp * g_sum])  # real-f and f″ parts
-        if len(self._site_cache) > 8 * len(self.base.sites):
-            self._site_cache.clear()  # keep it small: it serves the current point and its steps
-        self._site_cache[(i, site_values)] = val
-        return val
-
-    def f_sq(self, v: dict[str, float], override: dict[int, tuple] | None = None) -> np.ndarray:
-        """½(|F(h)|² + |F(−h)|²) with parameter values ``v`` (sites in ``override`` replaced)."""
-        s = self._prepare_cell(self.cell_from(v))
-        fr = np.zeros(len(self.hkl), complex)
-        fi = np.zeros(len(self.hkl), complex)
-        for i, site in enumerate(self.base.sites):
-            p = f"phases.{self.name}.sites.{site.label}."
-            sv = (override or {}).get(i) or tuple(v[p + k] for k in SITE_KEYS)
-            sv = (*sv[:3], min(max(sv[3], 0.0), 1.0), sv[4])
-            part = self.site_factor(i, sv, s)
-            fr += part[0]
-            fi += part[1]
-        # F(h) = Σ (f + i f″) G;  F(−h) = Σ (f + i f″) conj(G)
-        f_plus = fr + 1j * fi
-        if self.centro:
-            return np.abs(f_plus) ** 2
-        f_minus = np.conj(fr) + 1j * np.conj(fi)
-        return 0.5 * (np.abs(f_plus) ** 2 + np.abs(f_minus) ** 2)
-
-    # -- peaks ----------------------------------------------------------------------------
-    def peaks(self, v: dict[str, float], inst: Instrument, f_sq: np.ndarray | None = None) -> dict:
-        """Position, unit-scale area, FWHMs of every peak (each hkl × each line)."""
-        cell = self.cell_from(v)
-        d = cell.d_spacing(self.hkl)
-        if f_sq is None:
-            f_sq = self.f_sq(v)
-        terms = self._terms(v)
-        po = np.ones(len(d))
-        if terms.po_axis is not None and terms.po_ratio != 1.0:
-            from xtal.diffraction.reflections import ReflectionList
-
-            po = march_dollase(
-                ReflectionList(self.hkl.astype(int), self.mult.astype(int), d),
-                replace(self.base, cell=cell),
-                terms.po_axis,
-                terms.po_ratio,
-            )
-        out = {k: [] for k in ("pos", "area", "fwhm_g", "fwhm_l", "ref")}
-        for lam, rel in inst.wavelengths:
-            arg = np.minimum(lam / (2.0 * d), 0.999999)
-            tth = np.degrees(2.0 * np.arcsin(arg))
-            out["pos"].append(tth + inst.shift(tth))
-            out["area"].append(
-                rel * self.mult * f_sq * lorentz_polarization(tth, inst.polarization) * po
-            )
-            fg, fl = _widths(inst, terms, tth, lam)
-            out["fwhm_g"].append(fg)
-            out["fwhm_l"].append(fl)
-            out["ref"].append(np.arange(len(d)))
-        return {k: np.concatenate(val) for k, val in out.items()}
-
-    def _terms(self, v: dict[str, float]) -> PhaseTerms:
-        p = f"phases.{self.name}."
-        size = v.get(p + "size")
-        return replace(
-            self.terms,
-            po_ratio=v.get(p + "po.ratio", self.terms.po_ratio),
-            size=size if size and size > 0 else None,
-            microstrain=v.get(p + "microstrain", 0.0),
-        )
-
-
-def _widths(inst: Instrument, terms: PhaseTerms, tth: np.ndarray, lam: float):
-    from xtal.diffraction.simulate import PhasePattern
-
-    return PhasePattern.widths(inst, terms, tth, lam)
-
-
-def _aniso_t(phase: Phase, site: Site, ops: np.ndarray, hkl: np.ndarray) -> np.ndarray:
-    u11, u22, u33, u12, u13, u23 = site.u_aniso  # type: ignore[misc]
-    u = np.array([[u11, u12, u13], [u12, u22, u23], [u13, u23, u33]])
-    nstar = np.diag(phase.cell.reciprocal_parameters[:3])
-    beta = 2 * np.pi**2 * nstar @ u @ nstar
-    out = np.empty((len(hkl), len(ops)))
-    for j, op in enumerate(ops):
-        r = phase.space_group.rotations[op]
-        b = r @ beta @ r.T
-        out[:, j] = np.exp(-np.einsum("ni,ij,nj->n", hkl, b, hkl))
-    return out
-
-
 @dataclass
 class Evaluation:
     """Model state at one set of parameter values."""
@@ -268,7 +82,7 @@ class Evaluation:
     halo_curves: list[np.ndarray]  # unit-area halos
     jacobian: np.ndarray | None = None  # (npoints, n_nonlinear) ∂y/∂θ at current linear values
     derivs: dict[str, PeakProfiles] = field(default_factory=dict)
-    peaks: dict[str, dict] = field(default_factory=dict)
+    peaks: dict[str, PeakList] = field(default_factory=dict)
 
 
 class RietveldModel:
@@ -303,8 +117,13 @@ class RietveldModel:
         fcj: str = "gsas2",
         anomalous_dispersion: bool = True,
         fixed_background: np.ndarray | None = None,
+        le_bail: frozenset[str] = frozenset(),
     ) -> None:
         names = [p.name for p in phases]
+        for p in phases:
+            check_name(p.name, "phase")
+            for s in p.sites:
+                check_name(s.label, f"site (phase {p.name})")
         if len(set(names)) != len(names):
             raise InputError(f"phase names must be unique: {names}")
         self.data = data
@@ -327,19 +146,21 @@ class RietveldModel:
                 float(data.x[-1]),
                 terms.get(p.name, PhaseTerms()),
                 anomalous_dispersion,
+                le_bail=p.name in le_bail,
             )
             for p in phases
         }
         self.cheb = (
             chebyshev_basis(data.x, n_background) if n_background else np.zeros((data.x.size, 0))
         )
+        self._inst_keys = [str(ParamPath.instrument(k)) for k in INSTRUMENT_KEYS]
         self.params = self._build_parameters(phases)
         self._frozen_plans: dict[str, RenderPlan] = {}
         self.eager_profiles = True
-        self._curve_cache: dict[str, tuple[tuple, np.ndarray, PeakProfiles | None, dict]] = {}
+        self._curve_cache: dict[str, tuple[tuple, np.ndarray, PeakProfiles | None, PeakList]] = {}
         for name, calc in self.calcs.items():
             pk = calc.peaks(self.params.values(), instrument)
-            inside = (pk["pos"] >= data.x[0]) & (pk["pos"] <= data.x[-1])
+            inside = (pk.pos >= data.x[0]) & (pk.pos <= data.x[-1])
             if not inside.any():
                 raise InputError(
                     f"phase {name}: no reflection falls inside the 2θ range "
@@ -349,48 +170,38 @@ class RietveldModel:
     # -- parameters ---------------------------------------------------------------------
     def _build_parameters(self, phases: list[Phase]) -> ParameterSet:
         ps = ParameterSet()
-        inst = self.instrument
-        for ph in phases:
+        for ph in (self.calcs[p.name].base for p in phases):  # Le Bail phases: no sites
             n = ph.name
-            ps.add(Parameter(f"phases.{n}.scale", 1.0, lower=0.0, linear=True))
+            ps.add(Parameter(str(ParamPath.phase_leaf(n, "scale")), 1.0, lower=0.0, linear=True))
             for k, v in zip(CELL_KEYS, ph.cell.parameters, strict=True):
-                ps.add(Parameter(f"phases.{n}.cell.{k}", float(v), lower=0.1 * v, upper=10 * v))
+                ps.add(Parameter(str(ParamPath.cell(n, k)), float(v), lower=0.1 * v, upper=10 * v))
             for s in ph.sites:
-                p = f"phases.{n}.sites.{s.label}."
                 for k, v in zip("xyz", s.xyz, strict=True):
-                    ps.add(Parameter(p + k, float(v)))
-                ps.add(Parameter(p + "occ", s.occupancy, lower=0.0, upper=1.0))
-                ps.add(Parameter(p + "biso", s.b_iso, lower=0.0))
+                    ps.add(Parameter(str(ParamPath.site_param(n, s.label, k)), float(v)))
+                occ = str(ParamPath.site_param(n, s.label, "occ"))
+                ps.add(Parameter(occ, s.occupancy, lower=0.0, upper=1.0))
+                ps.add(Parameter(str(ParamPath.site_param(n, s.label, "biso")), s.b_iso, lower=0.0))
             t = self.calcs[n].terms
-            ps.add(Parameter(f"phases.{n}.po.ratio", t.po_ratio, lower=0.05, upper=20.0))
-            ps.add(Parameter(f"phases.{n}.size", t.size or 0.0, lower=0.0))
-            ps.add(Parameter(f"phases.{n}.microstrain", t.microstrain, lower=0.0))
-            ps.constraints.extend(_cell_constraints(n, ph))
-            ps.constraints.extend(_site_constraints(n, ph))
-            ps.constraints.extend(_origin_constraints(n, ph))
-            ps.constraints.extend(_mixed_site_constraints(n, ph))
-        for k in INSTRUMENT_KEYS:
-            lower = 0.0 if k in ("sh_l", "X", "Y") else None
-            ps.add(Parameter(f"instrument.{k}", float(getattr(inst, k)), lower=lower))
+            ps.add(Parameter(str(ParamPath.po_ratio(n)), t.po_ratio, lower=0.05, upper=20.0))
+            ps.add(Parameter(str(ParamPath.phase_leaf(n, "size")), t.size or 0.0, lower=0.0))
+            strain = str(ParamPath.phase_leaf(n, "microstrain"))
+            ps.add(Parameter(strain, t.microstrain, lower=0.0))
+            ps.constraints.extend(symmetry_constraints(n, ph))
+        for k, name in zip(INSTRUMENT_KEYS, self._inst_keys, strict=True):
+            lower = 0.0 if k == "sh_l" else None
+            ps.add(Parameter(name, float(getattr(self.instrument, k)), lower=lower))
         for i in range(self.n_background):
-            ps.add(Parameter(f"background.chebyshev.{i}", 0.0, linear=True))
+            ps.add(Parameter(str(ParamPath.chebyshev(i)), 0.0, linear=True))
+        lo, hi = self.data.x[0] - 20, self.data.x[-1] + 20
         for i, h in enumerate(self.halos):
-            p = f"background.halo.{i}."
-            ps.add(
-                Parameter(
-                    p + "position",
-                    h.position,
-                    lower=self.data.x[0] - 20,
-                    upper=self.data.x[-1] + 20,
-                )
-            )
-            ps.add(Parameter(p + "fwhm", h.fwhm, lower=0.5, upper=60.0))
-            ps.add(Parameter(p + "area", h.area, lower=0.0, linear=True))
+            ps.add(Parameter(str(ParamPath.halo(i, "position")), h.position, lower=lo, upper=hi))
+            ps.add(Parameter(str(ParamPath.halo(i, "fwhm")), h.fwhm, lower=0.5, upper=60.0))
+            ps.add(Parameter(str(ParamPath.halo(i, "area")), h.area, lower=0.0, linear=True))
         return ps
 
     def instrument_from(self, v: dict[str, float]) -> Instrument:
         """The instrument with the parameter values ``v``."""
-        kw = {k: v[f"instrument.{k}"] for k in INSTRUMENT_KEYS}
+        kw = {k: v[name] for k, name in zip(INSTRUMENT_KEYS, self._inst_keys, strict=True)}
         kw["sh_l"] = max(kw["sh_l"], 0.0)
         return replace(self.instrument, **kw)
 
@@ -404,95 +215,122 @@ class RietveldModel:
         t = np.concatenate(
             [t, np.tan(np.radians(self.data.x[:: max(1, self.data.x.size // 50)] / 2))]
         )
-        sig2 = v["instrument.U"] * t * t + v["instrument.V"] * t + v["instrument.W"]
+        inst = self.instrument_from(v)
+        sig2 = inst.U * t * t + inst.V * t + inst.W
         c = 1.0 / np.sqrt(1.0 + t * t)
-        lor = v["instrument.X"] / c + v["instrument.Y"] * t + v["instrument.Z"]
+        lor = inst.X / c + inst.Y * t + inst.Z
         # as in GSAS-II a width may reach zero at some angles (it is floored there); it may
         # not vanish everywhere, where its parameters would lose all effect
         return bool(np.any(sig2 > 0.0) and np.any(lor >= 0.0))
 
     def linear_names(self) -> list[str]:
         """All linear parameters in basis order."""
-        names = [f"phases.{n}.scale" for n in self.calcs]
-        names += [f"background.chebyshev.{i}" for i in range(self.n_background)]
-        names += [f"background.halo.{i}.area" for i in range(len(self.halos))]
+        names = [c.scale_key for c in self.calcs.values()]
+        names += [str(ParamPath.chebyshev(i)) for i in range(self.n_background)]
+        names += [str(ParamPath.halo(i, "area")) for i in range(len(self.halos))]
         return names
 
     # -- evaluation ---------------------------------------------------------------------
     def _phase_curve(
         self, name: str, v: dict[str, float], inst: Instrument, derivatives: bool
-    ) -> tuple[np.ndarray, PeakProfiles | None, dict]:
+    ) -> tuple[np.ndarray, PeakProfiles | None, PeakList]:
         calc = self.calcs[name]
         # a trial point that is accepted becomes the next Jacobian point: drawing its
         # profiles now costs less than drawing the pattern twice
         derivatives = derivatives or self.eager_profiles
         key = (
-            tuple(
-                sorted(
-                    (k, val)
-                    for k, val in v.items()
-                    if k.startswith(f"phases.{name}.") and not k.endswith(".scale")
-                )
-            ),
-            tuple(v[f"instrument.{k}"] for k in INSTRUMENT_KEYS),
+            tuple(sorted((k, v[k]) for k in calc.own_keys if k in v)),
+            tuple(v[k] for k in self._inst_keys),
         )
         plan = self._frozen_plans.get(name)  # see refresh_plans
-        if plan is not None and not plan.suits(inst.sh_l, len(calc.hkl) * len(inst.wavelengths)):
-            # SH/L moved too far for the held quadrature rules: choose them again
-            pk0 = calc.peaks(v, inst)
-            plan = make_plan(pk0["pos"], pk0["fwhm_g"], pk0["fwhm_l"], inst.sh_l, self.fcj)
-            self._frozen_plans[name] = plan
         cached = self._curve_cache.get(name)
         if cached is not None and cached[0] == key and (cached[2] is not None or not derivatives):
             return cached[1], cached[2], cached[3]
         pk = calc.peaks(v, inst)
-        out = render_peaks(
-            self.data.x,
-            pk["pos"],
-            pk["area"],
-            pk["fwhm_g"],
-            pk["fwhm_l"],
-            inst.sh_l,
-            True,
-            self.fcj,
-            derivatives,
-            plan=plan,
-            bb=inst.berar_baldinozzi,
-        )
-        y, der = out if derivatives else (out, None)
+        if derivatives:
+            y, der = pk.profiles(self.data.x, fcj=self.fcj, plan=plan)
+        else:
+            y, der = pk.render(self.data.x, fcj=self.fcj, plan=plan), None
         self._curve_cache[name] = (key, y, der, pk)
         return y, der, pk
 
     def halo_curve(self, i: int, v: dict[str, float]) -> np.ndarray:
-        p = f"background.halo.{i}."
-        fw = max(v[p + "fwhm"], 1e-3)
+        pos, fwhm = (v[str(ParamPath.halo(i, k))] for k in HALO_KEYS[:2])
+        fw = max(fwhm, 1e-3)
         lf = self.halos[i].lorentz_fraction
-        return render_peaks(
-            self.data.x,
-            np.array([v[p + "position"]]),
-            np.array([1.0]),
-            np.array([fw * (1 - lf)]),
-            np.array([fw * lf]),
-            0.0,
-        )
+        halo = single_peak(pos, 1.0, fw * (1 - lf), fw * lf)
+        return halo.render(self.data.x, fcj=self.fcj)
 
     def refresh_plans(self, v: dict[str, float]) -> None:
         """Choose the discrete profile choices at ``v`` and hold them for later evaluations.
 
-        A refinement stage draws every point with the choices made at its start
-        (FCJ quadrature rules, width bands), so that χ² is a smooth function of the
-        parameters within the stage: GSAS-II's term counts jump with the widths, by
-        up to a few per cent of a peak, and would defeat the damping.  The choices
-        are made afresh at the start of each stage.
+        Between refreshes every point is drawn with the same choices (FCJ quadrature
+        rules, width bands), so that χ² is a smooth function of the parameters and
+        finite differences and the damping see no jumps.  The solver refreshes at the
+        start and end of every stage and whenever :meth:`plans_stale` says so.
         """
         inst = self.instrument_from(v)
         self._frozen_plans = {}
         self._curve_cache.clear()
         for name, calc in self.calcs.items():
+            self._frozen_plans[name] = calc.peaks(v, inst).plan(self.fcj)
+
+    def plans_stale(self, v: dict[str, float]) -> bool:
+        """True when the held choices no longer suit the peaks at ``v``.
+
+        The rule: a peak's total FWHM Γ has left its width band by more than a
+        factor 2^¼ (Γ/Γ_b outside [2^-¾, 2^¾]; the band itself spans [2^-½, 2^½],
+        within which the analytic tails are accurate to < 1e-5 of the highest point),
+        or its axial-divergence quadrature now needs more nodes than it holds (the
+        peak narrowed or SH/L grew), or the reflections changed.
+        """
+        inst = self.instrument_from(v)
+        for name, calc in self.calcs.items():
+            held = self._frozen_plans.get(name)
+            if held is None:
+                return True
             pk = calc.peaks(v, inst)
-            self._frozen_plans[name] = make_plan(
-                pk["pos"], pk["fwhm_g"], pk["fwhm_l"], inst.sh_l, self.fcj
+            fresh = pk.plan(self.fcj)
+            if fresh.band.size != held.band.size:
+                return True
+            gam, _ = tch(pk.fwhm_g, pk.fwhm_l)
+            drift = np.log2(np.maximum(gam, 1e-6) / BAND_REF) - (held.band + 0.5)
+            if np.any(np.abs(drift) > 0.75):
+                return True
+            if np.any(np.sign(fresh.fcj) != np.sign(held.fcj)) or np.any(
+                np.abs(fresh.fcj) > np.abs(held.fcj)
+            ):
+                return True
+        return False
+
+    @property
+    def has_le_bail(self) -> bool:
+        return any(c.extracted is not None for c in self.calcs.values())
+
+    def le_bail_update(self, v: dict[str, float]) -> None:
+        """One Le Bail iteration: each extracted |F|² × its I_obs/I_calc at ``v``.
+
+        ``v`` holds the linear values (scales, background) of the current point.
+        """
+        from xtal.refine.metrics import partition
+
+        ev = self.evaluate(v, profiles=True)
+        lin = {n: i for i, n in enumerate(ev.linear_names)}
+        yb = self.fixed_background.copy()
+        for n in ev.linear_names:
+            if not self.params[n].path.is_scale:  # type: ignore[union-attr]
+                yb = yb + ev.basis[:, lin[n]] * v[n]
+        yc = yb + sum(ev.phase_curves[k] * v[c.scale_key] for k, c in self.calcs.items())
+        for name, calc in self.calcs.items():
+            if calc.extracted is None:
+                continue
+            i_calc, i_obs = partition(
+                self.data.y, yc, yb, ev.peaks[name], ev.derivs[name], v[calc.scale_key],
+                len(calc.hkl),
             )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                calc.le_bail_update(np.where(i_calc > 0, i_obs / i_calc, 1.0))
+        self._curve_cache.clear()
 
     def evaluate(
         self,
@@ -541,22 +379,21 @@ class RietveldModel:
         x = self.data.x
         jac = np.zeros((x.size, len(names)))
         col = {n: i for i, n in enumerate(names)}
+        paths = {n: self.params[n].path for n in names}
         for pname, calc in self.calcs.items():
-            scale = v[f"phases.{pname}.scale"]
+            scale = v[calc.scale_key]
             prof, pk = ev.derivs[pname], ev.peaks[pname]
-            mine = [
-                n for n in names if n.startswith(f"phases.{pname}.") or n.startswith("instrument.")
-            ]
-            intensity = [n for n in mine if ".sites." in n or n.endswith(".po.ratio")]
+            mine = [n for n in names if paths[n].phase == pname or paths[n].is_instrument]
+            intensity = [n for n in mine if paths[n].affects_intensity_only]
             if intensity:
-                darea = np.zeros((pk["pos"].size, len(intensity)))
+                darea = np.zeros((len(pk), len(intensity)))
                 for j, n in enumerate(intensity):
-                    h = _step(n, v[n])
+                    h = _step(paths[n], v[n])
                     v2 = dict(v)
                     v2[n] = v[n] + h
-                    override = _site_override(calc, n, v2)
+                    override = calc.site_override(paths[n], v2)
                     fsq = calc.f_sq(v, override) if override is not None else None
-                    darea[:, j] = (calc.peaks(v2, inst, fsq)["area"] - pk["area"]) / h
+                    darea[:, j] = (calc.peaks(v2, inst, fsq).area - pk.area) / h
                 block = prof.apply(darea)
                 for j, n in enumerate(intensity):
                     jac[:, col[n]] += scale * block[:, j]
@@ -565,22 +402,24 @@ class RietveldModel:
                 # peak positions, widths and areas by differences of the peak list; the
                 # pattern through the analytic profile derivatives (no redrawing)
                 chain = [
-                    n for n in shape if n not in _REDRAW and not n.startswith("instrument.asy")
+                    n
+                    for n in shape
+                    if n not in _REDRAW and not (paths[n].is_instrument and "asy" in paths[n].key)
                 ]
                 shape = [n for n in shape if n not in chain]
                 if chain:
-                    dv = np.zeros((4, pk["pos"].size, len(chain)))
+                    dv = np.zeros((4, len(pk), len(chain)))
                     fsq0 = calc.f_sq(v)
                     for j, n in enumerate(chain):
-                        h = _step(n, v[n])
+                        h = _step(paths[n], v[n])
                         v2 = dict(v)
                         v2[n] = v[n] + h
-                        inst2 = self.instrument_from(v2) if n.startswith("instrument.") else inst
-                        pk2 = calc.peaks(v2, inst2, None if ".cell." in n else fsq0)
-                        dv[0, :, j] = (pk2["area"] - pk["area"]) / h
-                        dv[1, :, j] = pk["area"] * (pk2["pos"] - pk["pos"]) / h
-                        dv[2, :, j] = pk["area"] * (pk2["fwhm_g"] - pk["fwhm_g"]) / h
-                        dv[3, :, j] = pk["area"] * (pk2["fwhm_l"] - pk["fwhm_l"]) / h
+                        inst2 = self.instrument_from(v2) if paths[n].is_instrument else inst
+                        pk2 = calc.peaks(v2, inst2, None if paths[n].is_cell else fsq0)
+                        dv[0, :, j] = (pk2.area - pk.area) / h
+                        dv[1, :, j] = pk.area * (pk2.pos - pk.pos) / h
+                        dv[2, :, j] = pk.area * (pk2.fwhm_g - pk.fwhm_g) / h
+                        dv[3, :, j] = pk.area * (pk2.fwhm_l - pk.fwhm_l) / h
                     block = (
                         prof.apply(dv[0])
                         + prof.apply(dv[1], "d_pos")
@@ -590,31 +429,20 @@ class RietveldModel:
                     for j, n in enumerate(chain):
                         jac[:, col[n]] += scale * block[:, j]
             for n in shape:
-                h = _step(n, v[n])
+                h = _step(paths[n], v[n])
                 v2 = dict(v)
                 v2[n] = v[n] + h
-                inst2 = self.instrument_from(v2) if n.startswith("instrument.") else inst
-                pk2 = calc.peaks(v2, inst2, None if ".cell." in n else calc.f_sq(v))
+                inst2 = self.instrument_from(v2) if paths[n].is_instrument else inst
+                pk2 = calc.peaks(v2, inst2, None if paths[n].is_cell else calc.f_sq(v))
                 # same quadrature and bands as the base point: no jumps in the difference
-                y2 = render_peaks(
-                    x,
-                    pk2["pos"],
-                    pk2["area"],
-                    pk2["fwhm_g"],
-                    pk2["fwhm_l"],
-                    inst2.sh_l,
-                    True,
-                    self.fcj,
-                    plan=prof.plan,
-                    bb=inst2.berar_baldinozzi,
-                )
+                y2 = pk2.render(x, fcj=self.fcj, plan=prof.plan)
                 jac[:, col[n]] += scale * (y2 - ev.phase_curves[pname]) / h
         for i in range(len(self.halos)):
-            area = v[f"background.halo.{i}.area"]
-            for k in ("position", "fwhm"):
-                n = f"background.halo.{i}.{k}"
+            area = v[str(ParamPath.halo(i, "area"))]
+            for k in HALO_KEYS[:2]:
+                n = str(ParamPath.halo(i, k))
                 if n in col:
-                    h = _step(n, v[n])
+                    h = _step(paths[n], v[n])
                     v2 = dict(v)
                     v2[n] += h
                     jac[:, col[n]] += area * (self.halo_curve(i, v2) - ev.halo_curves[i]) / h
@@ -661,145 +489,12 @@ _STEPS = {
 }
 
 
-def _step(name: str, value: float) -> float:
+def _step(path: ParamPath, value: float) -> float:
     """Finite-difference step for a parameter (in its own units), small against its esd."""
-    key = name.rsplit(".", 1)[-1]
+    key = path.key
     if key == "size":
         return 1e-3 * max(abs(value), 1e-3)
     return _STEPS.get(key, 1e-6 * max(abs(value), 1e-2))
-
-
-def _site_override(calc: PhaseCalc, name: str, v2: dict[str, float]) -> dict[int, tuple] | None:
-    if ".sites." not in name:
-        return None
-    prefix = f"phases.{calc.name}.sites."
-    label = name[len(prefix) :].rsplit(".", 1)[0]
-    for i, s in enumerate(calc.base.sites):
-        if s.label == label:
-            p = prefix + label + "."
-            return {i: tuple(v2[p + k] for k in SITE_KEYS)}
-    return None
-
-
-def _cell_constraints(name: str, phase: Phase) -> list[Constraint]:
-    """Cell metric by crystal system (IT Vol. A, Table 2.1.2.1)."""
-    p = f"phases.{name}.cell."
-    system = phase.space_group.crystal_system
-    c = phase.cell
-    eq = []  # pairs that must stay equal
-    fixed = []  # angles that must not move
-    if system == "cubic":
-        eq, fixed = [("a", "b"), ("a", "c")], ["alpha", "beta", "gamma"]
-    elif system == "tetragonal":
-        eq, fixed = [("a", "b")], ["alpha", "beta", "gamma"]
-    elif system in ("trigonal", "hexagonal"):
-        if phase.space_group.symbol.startswith("R") and abs(c.gamma - 120) > 1e-3:
-            eq = [("a", "b"), ("a", "c"), ("alpha", "beta"), ("alpha", "gamma")]
-        else:
-            eq, fixed = [("a", "b")], ["alpha", "beta", "gamma"]
-    elif system == "orthorhombic":
-        fixed = ["alpha", "beta", "gamma"]
-    elif system == "monoclinic":
-        fixed = [k for k in ("alpha", "beta", "gamma") if abs(getattr(c, k) - 90.0) < 1e-6]
-        if len(fixed) == 3:  # β = 90 exactly: keep the unique-axis-b convention
-            fixed = ["alpha", "gamma"]
-    out = [Constraint({p + a: 1.0, p + b: -1.0}, 0.0, f"{system} cell") for a, b in eq]
-    out += [Constraint({p + k: 1.0}, float(getattr(c, k)), f"{system} cell") for k in fixed]
-    return out
-
-
-def _site_constraints(name: str, phase: Phase) -> list[Constraint]:
-    """A site on a special position moves only in the null space of (R − 1) of its stabiliser."""
-    out = []
-    sg = phase.space_group
-    for s in phase.sites:
-        stab = sg.site_stabilizer(np.asarray(s.xyz), tol=1e-3)
-        if len(stab) <= 1:
-            continue
-        rows = np.concatenate([sg.rotations[i] - np.eye(3) for i in stab])
-        # orthonormal rows of the constrained directions
-        _, sv, vt = np.linalg.svd(rows)
-        rank = int(np.sum(sv > 1e-8))
-        p = f"phases.{name}.sites.{s.label}."
-        for r in vt[:rank]:
-            coeffs = {p + k: float(c) for k, c in zip("xyz", r, strict=True) if abs(c) > 1e-12}
-            rhs = float(r @ np.asarray(s.xyz))
-            out.append(Constraint(coeffs, rhs, f"site symmetry of {s.label}"))
-    return out
-
-
-def _mixed_site_constraints(name: str, phase: Phase) -> list[Constraint]:
-    """Sites sharing a position (a mixed site such as O/F on 48f) move as one.
-
-    Their coordinates and B stay equal and their total occupancy stays at its
-    start value, so refining the occupancies exchanges one species for the other.
-    """
-    out = []
-    groups: list[list[Site]] = []
-    for s in phase.sites:
-        for g in groups:
-            d = np.asarray(s.xyz) - np.asarray(g[0].xyz)
-            if np.all(np.abs(d - np.round(d)) < 1e-4):
-                g.append(s)
-                break
-        else:
-            groups.append([s])
-    for g in groups:
-        if len(g) < 2:
-            continue
-        first = f"phases.{name}.sites.{g[0].label}."
-        labels = "/".join(s.label for s in g)
-        for s in g[1:]:
-            other = f"phases.{name}.sites.{s.label}."
-            for k in ("x", "y", "z", "biso"):
-                out.append(
-                    Constraint({first + k: 1.0, other + k: -1.0}, 0.0, f"mixed site {labels}")
-                )
-        total = sum(s.occupancy for s in g)
-        out.append(
-            Constraint(
-                {f"phases.{name}.sites.{s.label}.occ": 1.0 for s in g},
-                total,
-                f"mixed site {labels}",
-            )
-        )
-    return out
-
-
-def _origin_constraints(name: str, phase: Phase) -> list[Constraint]:
-    """Fix the floating origin of a polar space group.
-
-    Along a direction v left invariant by every rotation of the point group
-    (the c axis of P3, the b axis of P2₁, …) the origin is arbitrary, so a
-    common shift of all atoms along v changes nothing: the sum of the site
-    coordinates along v is held (IT Vol. A, §8.1 on polar groups) — when every
-    such coordinate is refined; a fixed one already pins the origin.
-    """
-    rots = phase.space_group.point_group_rotations
-    if any((r == -np.eye(3, dtype=int)).all() for r in rots):
-        return []
-    rows = np.concatenate([r - np.eye(3) for r in rots])
-    _, sv, vt = np.linalg.svd(rows)
-    free = vt[int(np.sum(sv > 1e-8)) :]
-    out = []
-    for v in free:
-        coeffs: dict[str, float] = {}
-        rhs = 0.0
-        for s in phase.sites:
-            stab = phase.space_group.site_stabilizer(np.asarray(s.xyz), tol=1e-3)
-            rot = np.concatenate([phase.space_group.rotations[i] - np.eye(3) for i in stab])
-            if np.abs(rot @ v).max() > 1e-8:
-                continue  # this site cannot move along v
-            p = f"phases.{name}.sites.{s.label}."
-            for k, c in zip("xyz", v, strict=True):
-                if abs(c) > 1e-12:
-                    coeffs[p + k] = coeffs.get(p + k, 0.0) + float(c)
-            rhs += float(v @ np.asarray(s.xyz))
-        if coeffs:
-            out.append(
-                Constraint(coeffs, rhs, "origin of a polar space group", only_if_all_refined=True)
-            )
-    return out
 
 
 __all__ = ["RietveldModel", "Data", "HaloSpec", "PhaseCalc", "EIGHT_PI2", "LN2"]

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from xtal.errors import InputError
+from xtal.refine.paths import ParamPath
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Parameter:
     linear
         The model is linear in it (scales, background coefficients, halo areas):
         solved, not searched.
+    path
+        The parsed name (set by :meth:`ParameterSet.add`).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Parameter:
     upper: float | None = None
     esd: float | None = None
     linear: bool = False
+    path: ParamPath | None = None
 
     def clip(self, v: float) -> float:
         """``v`` limited to the bounds."""
@@ -166,6 +170,8 @@ class ParameterSet:
     constraints: list[Constraint] = field(default_factory=list)
 
     def add(self, p: Parameter) -> None:
+        if p.path is None:
+            p.path = ParamPath.parse(p.name)
         self.params[p.name] = p
 
     def __getitem__(self, name: str) -> Parameter:
@@ -196,6 +202,32 @@ class ParameterSet:
             for name in match_names(pat, self.names):
                 self.params[name].refine = True
 
+    def coupled(self, names: list[str]) -> tuple[list[str], list[str]]:
+        """``names`` and the partners constraints tie them to; and a note per addition.
+
+        A constraint says its parameters move together (x = y = z of a site on a
+        3-fold axis, a = b of a tetragonal cell, B1 + B2 = 2/3): refining one of them
+        alone would hold it fixed, so its partners are refined too.  The floating
+        origin of a polar group is held only when all its coordinates move, and adds
+        nothing.
+        """
+        out = list(names)
+        have = set(out)
+        notes = []
+        changed = True
+        while changed:
+            changed = False
+            for c in self.constraints:
+                if c.only_if_all_refined or have.isdisjoint(c.coefficients):
+                    continue
+                new = [n for n in c.coefficients if n not in have and not self[n].linear]
+                if new:
+                    out += new
+                    have.update(new)
+                    changed = True
+                    notes.append(f"{', '.join(new)} refined too (tied by {c.origin})")
+        return out, notes
+
     def mapping(self, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Affine map p = p0 + A u of the refined nonlinear ``names`` that obeys all constraints.
 
@@ -205,7 +237,7 @@ class ParameterSet:
         """
         current = np.array([self.params[n].value for n in names])
         index = {n: i for i, n in enumerate(names)}
-        rows, rhs = [], []
+        rows, rhs, origins = [], [], []
         for c in self.constraints:
             if c.only_if_all_refined and not all(n in index for n in c.coefficients):
                 continue
@@ -221,15 +253,18 @@ class ParameterSet:
             if used:
                 rows.append(row)
                 rhs.append(d)
+                origins.append(c.origin)
         if not rows:
             return current, np.eye(len(names))
         cm, dv = np.array(rows), np.array(rhs)
         # move the start onto the constraint set with the smallest change
         resid = dv - cm @ current
         p0 = current + np.linalg.lstsq(cm, resid, rcond=None)[0]
-        if np.abs(cm @ p0 - dv).max() > 1e-8 * max(1.0, np.abs(dv).max()):
-            bad = [str(c) for c in self.constraints]
-            raise InputError(f"constraints cannot all hold at once: {'; '.join(bad)}")
+        # values read from files carry rounding (0.333333 for 1/3): tolerate 1e-5
+        off = np.abs(cm @ p0 - dv) > 1e-5 * max(1.0, np.abs(dv).max())
+        if off.any():
+            bad = "; ".join(dict.fromkeys(o for o, x in zip(origins, off, strict=True) if x))
+            raise InputError(f"constraints contradict each other ({bad[:200]})")
         a = scipy.linalg.null_space(cm, rcond=1e-10)
         a[np.abs(a) < 1e-12] = 0.0  # round-off must not make a fixed parameter "movable"
         return p0, a

@@ -39,6 +39,8 @@ from importlib import resources
 from pathlib import Path
 
 from xtal.errors import InputError
+from xtal.refine.amorphous import InternalStandard
+from xtal.refine.roles import Role, parse_formula
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ class Recipe:
     phase_options: dict = field(default_factory=dict)
     source: str | None = None
     fcj: str = "gsas2"  # axial-divergence quadrature (xtal.diffraction.profile.fcj_nodes)
+    roles: dict[str, Role] = field(default_factory=dict)  # see xtal.refine.roles
+    composition: str = "fixed"  # occupancies keep the formula (xtal.refine.composition)
+    internal_standard: InternalStandard | None = None  # [internal_standard] phase, weight_percent
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -128,7 +133,45 @@ def load_recipe(name_or_path: str | os.PathLike[str] | None) -> Recipe:
         raise InputError(f"cannot read recipe: {exc.strerror}", path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid TOML: {exc}", path) from None
+    if "base" in data:
+        return _derived(data, path)
     return parse_recipe(data, str(path))
+
+
+def _derived(data: dict, path: Path) -> Recipe:
+    """A recipe written as changes to another: ``base`` (a shipped name or a path relative
+    to this file), an optional ``name``/``description``, and ``[substitute]`` pairs that
+    replace parameter patterns in every stage (e.g. the zero for the displacement)."""
+    from dataclasses import replace
+
+    base_ref = str(data["base"])
+    near = path.parent / base_ref
+    base = load_recipe(near if near.is_file() else base_ref)
+    subs = data.get("substitute", {})
+    if not isinstance(subs, dict) or not all(isinstance(v, str) for v in subs.values()):
+        raise InputError("[substitute] must map parameter patterns to parameter patterns", path)
+    unknown = set(data) - {"base", "name", "description", "substitute"}
+    if unknown:
+        raise InputError(
+            f"a recipe with 'base' may only set name, description and [substitute] "
+            f"(found {', '.join(sorted(unknown))})",
+            path,
+        )
+    used = {k for st in base.stages for k in st.refine if k in subs}
+    if set(subs) - used:
+        missing = ", ".join(sorted(set(subs) - used))
+        raise InputError(f"[substitute] names {missing}, which no stage of {base.name} refines",
+                         path)
+    stages = tuple(
+        replace(st, refine=tuple(subs.get(k, k) for k in st.refine)) for st in base.stages
+    )
+    return replace(
+        base,
+        name=str(data.get("name", path.stem)),
+        description=str(data.get("description", base.description)),
+        stages=stages,
+        source=str(path),
+    )
 
 
 def parse_recipe(data: dict, source: str | None = None) -> Recipe:
@@ -205,7 +248,43 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
         phase_options=dict(data.get("phase", {})),
         source=source,
         fcj=_fcj(data.get("fcj", "gsas2"), where),
+        roles=_roles(data.get("role", {}), where),
+        composition=_composition(data.get("composition", "fixed"), where),
+        internal_standard=_standard(data.get("internal_standard"), where),
     )
+
+
+def _standard(raw: object, where: str | None) -> InternalStandard | None:
+    """``[internal_standard] phase = "Si_standard", weight_percent = 10, esd_percent = 0.05``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or "phase" not in raw or "weight_percent" not in raw:
+        raise InputError("[internal_standard] needs phase and weight_percent", where)
+    wt, esd = float(raw["weight_percent"]), float(raw.get("esd_percent", 0))
+    return InternalStandard(str(raw["phase"]), wt / 100, esd / 100)
+
+
+def _composition(value: object, where: str | None) -> str:
+    if value not in ("fixed", "free"):
+        raise InputError(f'\'composition\' must be "fixed" or "free", not {value!r}', where)
+    return str(value)
+
+
+def _roles(raw: object, where: str | None) -> dict[str, Role]:
+    if not isinstance(raw, dict):
+        raise InputError("'role' must be a table of [role.<name>] tables", where)
+    out = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"[role.{name}] must be a table", where)
+        formula = str(spec.get("formula", ""))
+        if formula:
+            parse_formula(formula)
+        sg = spec.get("space_group")
+        if sg is not None and (not isinstance(sg, int) or not 1 <= sg <= 230):
+            raise InputError(f"[role.{name}] space_group must be an IT number 1–230", where)
+        out[name] = Role(name, formula, sg, str(spec.get("description", "")))
+    return out
 
 
 def _fcj(value: object, where: str | None) -> str:

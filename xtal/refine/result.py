@@ -19,8 +19,11 @@ with ``cell.{a,b,c,alpha,beta,gamma,volume}``, ``weight_fraction``, ``r_bragg``,
 ``parameters.<dot.path>`` likewise; ``correlations`` (pairs with |ρ| > 0.9),
 ``stages``, ``warnings``, ``stopped`` (null or the reason), ``instrument``,
 ``curves`` (x, observed, calculated, background, sigma, and each phase) and
-``reflections`` (per phase: hkl, 2θ, I_calc, I_obs).  Engine-neutral: nothing in
-it refers to how a value was computed.
+``reflections`` (per phase: hkl, 2θ, I_calc, I_obs).  Amounts (additions within
+``xtal.result/1``): ``fractions`` (what the fractions are of), ``amorphous`` and per
+phase ``weight_fraction_of_sample`` (with an internal standard, of the original
+sample), ``crystallinity`` (from Bragg and halo areas), ``internal_standard``; null
+when not determined.  Engine-neutral: nothing in it refers to how a value was computed.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class PhaseResult:
     r_bragg: float
     sites: dict[str, dict[str, Value]]
     reflections: dict[str, list] = field(default_factory=dict)
+    weight_fraction_of_sample: Value | None = None  # with an internal standard
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +87,11 @@ class PhaseResult:
             "cell": {k: v.to_json() for k, v in self.cell.items()},
             "scale": self.scale.to_json(),
             "weight_fraction": self.weight_fraction.to_json(),
+            "weight_fraction_of_sample": (
+                None
+                if self.weight_fraction_of_sample is None
+                else self.weight_fraction_of_sample.to_json()
+            ),
             "r_bragg": {"value": _num(self.r_bragg), "esd": None},
             "sites": {lab: {k: v.to_json() for k, v in d.items()} for lab, d in self.sites.items()},
             "structure": phase_to_json(self.phase),
@@ -102,6 +111,11 @@ class PhaseResult:
                 lab: {k: Value.from_json(v) for k, v in s.items()} for lab, s in d["sites"].items()
             },
             reflections=d.get("reflections", {}),
+            weight_fraction_of_sample=(
+                None
+                if d.get("weight_fraction_of_sample") is None
+                else Value.from_json(d["weight_fraction_of_sample"])
+            ),
         )
 
 
@@ -170,6 +184,9 @@ class Result:
     engine: str = "xtal"
     created: str = ""
     xtal_version: str = ""
+    amorphous: Value | None = None  # of the original sample, from an internal standard
+    crystallinity: Value | None = None  # Bragg / (Bragg + halo) areas
+    internal_standard: dict[str, Any] | None = None  # phase, weight_fraction, esd
 
     # -- convenience --------------------------------------------------------------------
     def value(self, name: str) -> Value:
@@ -211,6 +228,10 @@ class Result:
             "parameters": {n: v.to_json() for n, v in self.parameters.items()},
             "instrument": inst,
             "curves": self.curves.to_json(),
+            "fractions": FRACTIONS_NOTE,
+            "amorphous": None if self.amorphous is None else self.amorphous.to_json(),
+            "crystallinity": None if self.crystallinity is None else self.crystallinity.to_json(),
+            "internal_standard": self.internal_standard,
         }
 
     def dumps(self) -> str:
@@ -247,6 +268,9 @@ class Result:
                 engine=d.get("engine", "xtal"),
                 created=d.get("created", ""),
                 xtal_version=d.get("xtal_version", ""),
+                amorphous=_value(d.get("amorphous")),
+                crystallinity=_value(d.get("crystallinity")),
+                internal_standard=d.get("internal_standard"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"result file is incomplete or corrupt ({exc})", source) from None
@@ -270,6 +294,17 @@ class Result:
         from xtal.io.files import atomic_write, check_writable
 
         return atomic_write(check_writable(path, force), self.dumps())
+
+
+def _value(d: dict | None) -> Value | None:
+    return None if d is None else Value.from_json(d)
+
+
+FRACTIONS_NOTE = (
+    "phases.<name>.weight_fraction: of the crystalline part (Hill & Howard, sums to 1); "
+    "weight_fraction_of_sample and amorphous: of the original sample, from an internal "
+    "standard (standard removed); crystallinity: Bragg / (Bragg + halo) areas"
+)
 
 
 def _num(v: float | None) -> float | None:

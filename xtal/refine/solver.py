@@ -6,12 +6,19 @@ Minimises χ² = Σ w (y_obs − y_calc)² + Σ restraint² (physics.md §7).
   p = p₀ + A u (:meth:`ParameterSet.mapping`).
 * Linear parameters (scales, background coefficients, halo areas) are solved
   by weighted linear least squares at every trial point (variable projection,
-  Golub & Pereyra 1973); the step itself uses the joint Jacobian, whose
-  normal matrix also gives the esds of both kinds.
-* Marquardt scaling of the normal matrix; a step that raises χ² is rejected
-  and the damping raised.  A (near-)singular normal matrix stops the stage at the
-  last good point and names the parameters in the degenerate combination.
-* esd_k = sqrt(C_kk · χ²_ν), C = (Jᵀ W J)⁻¹, χ²_ν = χ² / (N − P).
+  Golub & Pereyra 1973; scales and halo areas kept ≥ 0); the step itself uses the
+  joint Jacobian, whose normal matrix also gives the esds of both kinds.
+* Ill-conditioning is handled as mature programs do (GSAS-II's SVD cut-off; Press
+  et al., Numerical Recipes §15.4): the normal matrix, scaled to unit diagonal, is
+  decomposed into eigenvectors; directions whose eigenvalue is below
+  :data:`SVD_CUTOFF` × the largest are neither stepped along nor given an esd, and
+  the parameter combination is named in a warning.  Within the kept directions the
+  step is Marquardt-damped; a step that raises χ² is rejected and the damping
+  raised.  A stage stops only when no step lowers χ², keeps the last good point,
+  and never ends above the χ² it started from.
+* esd_k = sqrt(C_kk · χ²_ν), C the pseudo-inverse of JᵀWJ over the kept
+  directions, χ²_ν = χ² / (N − P); correlations from the same C lie in [−1, 1].
+  A parameter in an unresolved direction, or held at a bound, gets no esd.
 """
 
 from __future__ import annotations
@@ -21,9 +28,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+from scipy.optimize import lsq_linear
 
 from xtal.refine.model import RietveldModel
 from xtal.refine.parameters import Restraint
+
+SVD_CUTOFF = 1e-9  # relative eigenvalue of the scaled normal matrix below which no step is taken
+MAX_PLAN_ROUNDS = 3  # times a stage continues after its end-of-stage plan refresh moved χ²
+PLAN_TOLERANCE = 1e-3  # relative χ² change a plan refresh may cause before the stage goes on
+LE_BAIL_START = 5  # Le Bail iterations at the start of a stage (one after each accepted step)
 
 
 @dataclass
@@ -36,7 +49,7 @@ class StageOutcome:
     chi2: float = float("nan")
     converged: bool = False
     stopped: str | None = None  # reason when the stage was stopped
-    singular: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -48,9 +61,31 @@ class FitState:
     chi2: float
     chi2_pattern: float
     names: list[str] = field(default_factory=list)  # refined parameters (esd order)
-    covariance: np.ndarray | None = None  # in parameter space, unscaled (JᵀWJ)⁻¹
+    covariance: np.ndarray | None = None  # in parameter space, unscaled (JᵀWJ)⁺
     n_free: int = 0
     mapping: np.ndarray | None = None  # rows: d(parameter)/d(free variables), names order
+    unresolved: list[str] = field(default_factory=list)  # parameters without an esd
+    at_bound: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Stage:
+    """The parameter map of one stage and the point it has reached."""
+
+    nl: list[str]
+    lin: list[str]
+    p0: np.ndarray
+    amap: np.ndarray
+    base: dict[str, float]
+    bounds: list[tuple[float | None, float | None]]
+    movable: list[str]
+    u: np.ndarray
+
+    def at(self, u: np.ndarray) -> dict[str, float]:
+        vv = dict(self.base)
+        for n, val in zip(self.nl, self.p0 + self.amap @ u, strict=True):
+            vv[n] = float(val)
+        return vv
 
 
 class Solver:
@@ -77,7 +112,7 @@ class Solver:
         self.exact_esds = exact_esds
         self.restraints = list(restraints or [])
         self.progress = progress
-        self._last: tuple | None = None
+        self._last: _Stage | None = None
         d = model.data
         self.sw = 1.0 / d.sigma
         self.wy2 = float(np.sum((d.y * self.sw) ** 2))
@@ -98,7 +133,8 @@ class Solver:
         v = dict(values)
         if lin_ref:
             phi = ev.basis[:, [idx[n] for n in lin_ref]]
-            coef = _linear_solve(phi * self.sw[:, None], (m.data.y - y_fixed) * self.sw)
+            lower = np.array([_lower(m.params[n].lower) for n in lin_ref])
+            coef = _linear_solve(phi * self.sw[:, None], (m.data.y - y_fixed) * self.sw, lower)
             for n, c in zip(lin_ref, coef, strict=True):
                 v[n] = float(c)
             ycalc = y_fixed + phi @ coef
@@ -127,10 +163,7 @@ class Solver:
         return np.array(out)
 
     # -- a stage ----------------------------------------------------------------------
-    def run(
-        self, name: str, max_cycles: int = 20, tolerance: float = 1e-4
-    ) -> tuple[StageOutcome, FitState]:
-        """Refine the parameters flagged in ``model.params`` until χ² stops falling."""
+    def _stage(self) -> _Stage:
         ps = self.model.params
         nl = ps.refined(linear=False)
         lin = ps.refined(linear=True)
@@ -138,83 +171,152 @@ class Solver:
         values = ps.values()
         for n, val in zip(nl, p0, strict=True):
             values[n] = val
-        u = np.zeros(amap.shape[1])
         bounds = [(ps[n].lower, ps[n].upper) for n in nl]
         movable = [n for n, row in zip(nl, amap, strict=True) if np.abs(row).max() > 1e-12]
-        self._movable = set(movable)
+        return _Stage(nl, lin, p0, amap, values, bounds, movable, np.zeros(amap.shape[1]))
 
-        def at(uu: np.ndarray) -> dict[str, float]:
-            vv = dict(values)
-            for n, val in zip(nl, p0 + amap @ uu, strict=True):
-                vv[n] = float(val)
-            return vv
-
+    def run(
+        self, name: str, max_cycles: int = 20, tolerance: float = 1e-4
+    ) -> tuple[StageOutcome, FitState]:
+        """Refine the parameters flagged in ``model.params`` until χ² stops falling."""
+        st = self._stage()
         out = StageOutcome(name)
-        self.model.refresh_plans(at(u))  # discrete profile choices held for the stage
-        v, ycalc, r, rr, chi2, chi2_pat, jac = self._point(at(u), lin, movable)
-        values.update({n: v[n] for n in lin})
-        out.chi2_start = chi2
+        self.model.refresh_plans(st.at(st.u))
+        if self.model.has_le_bail:
+            self._le_bail(st, LE_BAIL_START)
+        point = self._point(st.at(st.u), st.lin, st.movable)
+        st.base.update({n: point[0][n] for n in st.lin})
+        out.chi2_start = point[4]
+        cycles_left = max_cycles
+        seen: set[str] = set()
+        for _ in range(MAX_PLAN_ROUNDS):
+            point, used, converged = self._cycles(
+                st, name, cycles_left, tolerance, out, point, seen
+            )
+            cycles_left -= used
+            out.cycles += used
+            out.converged = converged
+            # the final point is drawn with choices made for it (see plans_stale)
+            before = point[4]
+            self.model.refresh_plans(st.at(st.u))
+            point = self._point(st.at(st.u), st.lin, None)  # χ² only: a Jacobian if it goes on
+            st.base.update({n: point[0][n] for n in st.lin})
+            if point[4] <= before * (1 + PLAN_TOLERANCE) or cycles_left <= 0 or not st.movable:
+                break
+        if point[4] > out.chi2_start * (1 + 1e-12):
+            # a plan change cost more than the stage gained: keep where the stage began
+            st.u = np.zeros_like(st.u)
+            self.model.refresh_plans(st.at(st.u))
+            point = self._point(st.at(st.u), st.lin, None)
+            st.base.update({n: point[0][n] for n in st.lin})
+            out.warnings.append(f"stage '{name}' found no better point; kept its start")
+        self._stage_notes(st, name, max_cycles, cycles_left, out)
+        out.chi2 = point[4]
+        final = st.at(st.u)
+        final.update({n: st.base[n] for n in st.lin})
+        ps = self.model.params
+        for n in st.nl + st.lin:
+            ps[n].value = final[n]
+        st.base = dict(final)
+        st.p0 = np.array([final[n] for n in st.nl])
+        st.u = np.zeros_like(st.u)
+        self._last = st
+        return out, FitState(final, point[1], point[4], point[5])
+
+    def _le_bail(self, st: _Stage, iterations: int) -> None:
+        """Le Bail iterations at the current point (its linear values solved first)."""
+        for _ in range(iterations):
+            v = self._point(st.at(st.u), st.lin, None)[0]
+            st.base.update({n: v[n] for n in st.lin})
+            full = st.at(st.u)
+            full.update({n: v[n] for n in st.lin})
+            self.model.le_bail_update(full)
+
+    @staticmethod
+    def _stage_notes(
+        st: _Stage, name: str, max_cycles: int, cycles_left: int, out: StageOutcome
+    ) -> None:
+        if not st.movable:
+            out.cycles = max(out.cycles, 1) if st.lin else 0  # linear parameters: one exact solve
+            out.converged = True
+            return
+        if out.cycles == 0:
+            out.warnings.append(
+                f"stage '{name}': no step lowered χ² (its parameters were already at their "
+                f"best values)"
+            )
+        elif not out.converged and cycles_left <= 0:
+            out.warnings.append(
+                f"stage '{name}' reached its cycle limit ({max_cycles}) before converging"
+            )
+
+    def _cycles(
+        self,
+        st: _Stage,
+        name: str,
+        max_cycles: int,
+        tolerance: float,
+        out: StageOutcome,
+        point: tuple,
+        seen: set[str],
+    ):
+        """Damped Gauss–Newton cycles from ``point``; returns (point, cycles, converged)."""
+        if max_cycles <= 0:
+            return point, 0, False
+        if point[6] is None:
+            point = self._point(st.at(st.u), st.lin, st.movable)
+        v, ycalc, r, rr, chi2, chi2_pat, jac = point
+        nu, nlin = st.amap.shape[1], len(st.lin)
+        tmap = scipy.linalg.block_diag(st.amap, np.eye(nlin))
+        names_p = st.nl + st.lin
         lam = 1e-3
-        nu, nl_free = amap.shape[1], len(lin)
-        for cycle in range(1, max_cycles + 1):
-            jw = self._weighted_jacobian(jac, nl, amap, r.size)
-            jr = self._restraint_jacobian(at, u, nu, nl_free, rr)
+        used = 0
+        for _cycle in range(1, max_cycles + 1):
+            jw = self._weighted_jacobian(jac, st.nl, st.amap, r.size)
+            jr = self._restraint_jacobian(st.at, st.u, nu, nlin, rr)
             big_j = np.vstack([jw, jr]) if len(jr) else jw
             res = np.concatenate([r, rr])
-            normal = big_j.T @ big_j
-            grad = big_j.T @ res
-            bad = self._degenerate(normal, nl, amap, lin)
-            if bad:
-                out.stopped = "singular normal matrix: " + ", ".join(bad)
-                out.singular = bad
-                break
-            dscale = np.sqrt(np.diag(normal))
-            ns = normal / np.outer(dscale, dscale)
-            gs = grad / dscale
-            # χ² decrease a full Gauss–Newton step would bring: the convergence test
-            predicted = float(gs @ scipy.linalg.lstsq(ns, gs)[0])
-            if predicted < tolerance * chi2:
-                out.converged = True
-                break
+            dec = _Decomposition(big_j.T @ big_j, big_j.T @ res)
+            for key, msg in dec.describe(names_p, tmap):
+                if key not in seen:
+                    seen.add(key)
+                    out.warnings.append(f"stage '{name}': {msg}")
+            if dec.predicted() < tolerance * chi2:
+                return point, used, True
             accepted = False
             while lam < 1e10:
-                step = (
-                    scipy.linalg.solve(ns + lam * np.eye(ns.shape[0]), gs, assume_a="pos") / dscale
-                )
-                du = _within_bounds(p0, amap, u, step[:nu], bounds)
-                if not self.model.feasible(at(u + du)):
+                du = _within_bounds(st.p0, st.amap, st.u, dec.step(lam)[:nu], st.bounds)
+                if not self.model.feasible(st.at(st.u + du)):
                     lam *= 10.0  # an unphysical point counts as a rejected step
                     continue
-                trial = self._point(at(u + du), lin, None)
+                trial = self._point(st.at(st.u + du), st.lin, None)
                 if np.isfinite(trial[4]) and trial[4] < chi2:
                     accepted = True
                     break
                 lam *= 10.0
             if not accepted:
-                out.converged = True  # no downhill step exists: at the minimum to precision
-                break
-            u = u + du
+                return point, used, True  # no downhill step exists: at the minimum
+            st.u = st.u + du
             prev = chi2
-            v, ycalc, r, rr, chi2, chi2_pat, _ = trial
-            values.update({n: v[n] for n in lin})
+            point = trial
+            v, ycalc, r, rr, chi2, chi2_pat, _ = point
+            st.base.update({n: v[n] for n in st.lin})
             lam = max(lam / 10.0, 1e-7)
-            out.cycles = cycle
+            used += 1
             if self.progress:
-                self.progress(name, cycle, float(np.sqrt(chi2_pat / self.wy2)))
-            # a nearly undamped step that barely helps: the minimum is reached
-            if prev - chi2 < tolerance * chi2 and lam < 1.0:
-                out.converged = True
+                self.progress(name, out.cycles + used, float(np.sqrt(chi2_pat / self.wy2)))
+            if prev - chi2 < tolerance * chi2 and lam < 0.01 * dec.smallest():
+                return point, used, True  # an undamped step that barely helps
+            if used == max_cycles:
                 break
-            # re-evaluate with this point's own discrete choices (see RietveldModel.evaluate)
-            v, ycalc, r, rr, chi2, chi2_pat, jac = self._point(at(u), lin, movable)
-            values.update({n: v[n] for n in lin})
-        out.chi2 = chi2
-        final = at(u)
-        final.update({n: values[n] for n in lin})
-        for n in nl + lin:
-            ps[n].value = final[n]
-        self._last = (final, nl, lin, amap, at, u)
-        return out, FitState(final, ycalc, chi2, chi2_pat)
+            if self.model.plans_stale(st.at(st.u)):
+                self.model.refresh_plans(st.at(st.u))
+            if self.model.has_le_bail:
+                self._le_bail(st, 1)
+            point = self._point(st.at(st.u), st.lin, st.movable)
+            v, ycalc, r, rr, chi2, chi2_pat, jac = point
+            st.base.update({n: v[n] for n in st.lin})
+        return point, used, False
 
     def final_state(self) -> FitState:
         """The last stage's end point with its covariance.
@@ -223,7 +325,7 @@ class Solver:
         """
         if self._last is None:
             raise RuntimeError("no stage has run")
-        return self._final_state(*self._last)
+        return self._final_state(self._last)
 
     def _weighted_jacobian(self, jac, nl: list[str], amap: np.ndarray, npts: int) -> np.ndarray:
         """[∂y/∂u, Φ] weighted by 1/σ; ∂y/∂u = ∂y/∂p · A over the differentiated parameters."""
@@ -245,50 +347,121 @@ class Solver:
             out[:, j] = -(self._restraint_residuals(at(u + du)) - rr) / 1e-6
         return out
 
-    def _degenerate(
-        self, normal: np.ndarray, nl: list[str], amap: np.ndarray, lin: list[str]
-    ) -> list[str]:
-        """Names in a (near-)null direction of the normal matrix, or []."""
-        diag = np.diag(normal)
-        names_u = _u_names(nl, amap)
-        allnames = names_u + lin
-        dead = [allnames[i] for i in np.nonzero(diag <= 1e-300)[0]]
-        if dead:
-            return [f"{n} (no effect on the pattern)" for n in dead]
-        d = np.sqrt(diag)
-        ns = normal / np.outer(d, d)
-        w, vecs = np.linalg.eigh(ns)
-        if w[0] > 1e-11 * max(w[-1], 1e-300):
-            return []
-        vec = np.abs(vecs[:, 0])
-        return [allnames[i] for i in np.nonzero(vec > 0.2 * vec.max())[0]]
-
-    def _final_state(self, v, nl, lin, amap, at, u) -> FitState:
-        movable = [n for n, row in zip(nl, amap, strict=True) if np.abs(row).max() > 1e-12]
+    def _final_state(self, st: _Stage) -> FitState:
         # analytic profile derivatives agree with differences of the drawn pattern to ~2 %
         # in the esds (tests/test_refine_behaviour.py); exact_esds uses the latter
-        vv, ycalc, r, rr, chi2, chi2_pat, jac = self._point(v, lin, movable, exact=self.exact_esds)
-        nu = amap.shape[1]
-        jw = self._weighted_jacobian(jac, nl, amap, r.size)
-        jr = self._restraint_jacobian(at, u, nu, len(lin), rr)
+        vv, ycalc, r, rr, chi2, chi2_pat, jac = self._point(
+            st.at(st.u), st.lin, st.movable, exact=self.exact_esds
+        )
+        nu = st.amap.shape[1]
+        jw = self._weighted_jacobian(jac, st.nl, st.amap, r.size)
+        jr = self._restraint_jacobian(st.at, st.u, nu, len(st.lin), rr)
         big_j = np.vstack([jw, jr]) if len(jr) else jw
-        names = nl + lin
-        cov = None
-        if big_j.shape[1]:
-            normal = big_j.T @ big_j
-            d = np.sqrt(np.maximum(np.diag(normal), 1e-300))
-            try:
-                cu = np.linalg.inv(normal / np.outer(d, d)) / np.outer(d, d)
-            except (np.linalg.LinAlgError, ValueError):
-                cu = scipy.linalg.pinv(normal)
-            t = scipy.linalg.block_diag(amap, np.eye(len(lin))) if nu or lin else np.zeros((0, 0))
-            cov = t @ cu @ t.T
-        tmap = scipy.linalg.block_diag(amap, np.eye(len(lin))) if nu or lin else None
-        return FitState(vv, ycalc, chi2, chi2_pat, names, cov, big_j.shape[1], tmap)
+        names = st.nl + st.lin
+        tmap = scipy.linalg.block_diag(st.amap, np.eye(len(st.lin))) if names else None
+        if not big_j.shape[1]:
+            return FitState(vv, ycalc, chi2, chi2_pat, names, None, 0, tmap)
+        dec = _Decomposition(big_j.T @ big_j, np.zeros(big_j.shape[1]))
+        cov = tmap @ dec.pseudo_inverse() @ tmap.T
+        unresolved = []
+        for w in dec.dropped_directions():
+            p = tmap @ w
+            unresolved += [names[i] for i in np.nonzero(np.abs(p) > 0.1 * np.abs(p).max())[0]]
+        at_bound = [n for n in names if _at_bound(self.model.params[n], vv[n])]
+        for n in set(unresolved) | set(at_bound):
+            i = names.index(n)
+            cov[i, :] = 0.0
+            cov[:, i] = 0.0
+        return FitState(
+            vv, ycalc, chi2, chi2_pat, names, cov, dec.rank, tmap,
+            sorted(set(unresolved)), at_bound,
+        )
 
 
-def _linear_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients of a few columns: scaled normal equations, SVD if singular."""
+class _Decomposition:
+    """Eigen-decomposition of a normal matrix scaled to unit diagonal (module docstring)."""
+
+    def __init__(self, normal: np.ndarray, grad: np.ndarray) -> None:
+        diag = np.diag(normal).copy()
+        self.dead = diag <= 1e-300 * max(diag.max(initial=0.0), 1e-300)
+        self.d = np.sqrt(np.where(self.dead, 1.0, diag))
+        ns = normal / np.outer(self.d, self.d)
+        ns[self.dead, :] = 0.0
+        ns[:, self.dead] = 0.0
+        self.w, self.v = np.linalg.eigh(ns) if ns.size else (np.zeros(0), np.zeros((0, 0)))
+        top = max(self.w.max(initial=0.0), 1e-300)
+        self.keep = self.w > SVD_CUTOFF * top
+        self.gs = np.where(self.dead, 0.0, grad / self.d)
+        self.proj = self.v[:, self.keep].T @ self.gs
+        self.rank = int(self.keep.sum())
+
+    def smallest(self) -> float:
+        """The smallest eigenvalue stepped along (the damping must be well below it for a
+        step to count as undamped)."""
+        return float(self.w[self.keep].min(initial=np.inf))
+
+    def predicted(self) -> float:
+        """χ² decrease a full Gauss–Newton step in the kept directions would bring."""
+        return float(np.sum(self.proj**2 / self.w[self.keep]))
+
+    def step(self, lam: float) -> np.ndarray:
+        """Marquardt-damped step (Λ + λ)⁻¹ in the kept directions, unscaled."""
+        vk = self.v[:, self.keep]
+        return (vk @ (self.proj / (self.w[self.keep] + lam))) / self.d
+
+    def pseudo_inverse(self) -> np.ndarray:
+        vk = self.v[:, self.keep]
+        return (vk / self.w[self.keep]) @ vk.T / np.outer(self.d, self.d)
+
+    def dropped_directions(self) -> list[np.ndarray]:
+        """Unscaled parameter-space directions the data do not resolve."""
+        out = [self.v[:, i] / self.d for i in np.nonzero(~self.keep)[0]]
+        return [w for w in out if np.abs(w).max() > 0]
+
+    def describe(self, names: list[str], tmap: np.ndarray) -> list[tuple[str, str]]:
+        """(key, warning) per unresolved direction, naming its parameter combination.
+
+        ``tmap`` maps the free variables (and linear parameters) to the parameters
+        ``names``, so that the combination is written in the user's parameters.
+        """
+        msgs = []
+        top = max(self.w.max(initial=0.0), 1e-300)
+        for i in np.nonzero(~self.keep)[0]:
+            p = tmap @ (self.v[:, i] / self.d)
+            if not np.abs(p).max() > 0:
+                continue
+            p = p / np.abs(p).max()
+            big = np.nonzero(np.abs(p) > 0.2)[0]
+            key = " ".join(sorted(names[j] for j in big))
+            if len(big) == 1:
+                msg = f"{names[big[0]]} has no effect on the pattern; not refined"
+            else:
+                combo = " ".join(f"{p[j]:+.2f}·{names[j]}" for j in big)
+                msg = (
+                    f"ill-conditioned: no step along {combo} "
+                    f"(relative eigenvalue {max(self.w[i], 0.0) / top:.1e})"
+                )
+            msgs.append((key, msg))
+        return msgs
+
+
+def _lower(bound: float | None) -> float:
+    return -np.inf if bound is None else bound
+
+
+def _at_bound(par, value: float) -> bool:
+    tol = 1e-9 * max(abs(value), 1.0)
+    return (par.lower is not None and value <= par.lower + tol) or (
+        par.upper is not None and value >= par.upper - tol
+    )
+
+
+def _linear_solve(a: np.ndarray, b: np.ndarray, lower: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares coefficients of a few columns, kept ≥ their lower bounds.
+
+    Scaled normal equations (SVD if singular); only when a bounded coefficient comes
+    out below its bound is the bounded problem solved (scipy's ``lsq_linear``).
+    """
     norm = np.sqrt(np.maximum(np.einsum("ij,ij->j", a, a), 1e-300))
     an = a / norm
     try:
@@ -297,6 +470,9 @@ def _linear_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         c = np.linalg.lstsq(an, b, rcond=None)[0]
     if not np.all(np.isfinite(c)):
         c = np.linalg.lstsq(an, b, rcond=None)[0]
+    if lower is not None and np.any(c * (1 / norm) < lower):
+        lo = np.where(np.isfinite(lower), lower * norm, -np.inf)
+        c = lsq_linear(an, b, bounds=(lo, np.inf)).x
     return c / norm
 
 
@@ -322,12 +498,3 @@ def _within_bounds(
     if np.array_equal(clipped, target):
         return du
     return np.linalg.lstsq(amap, clipped - p0, rcond=None)[0] - u
-
-
-def _u_names(nl: list[str], amap: np.ndarray) -> list[str]:
-    """A readable name for each free variable: the parameter it moves most."""
-    out = []
-    for j in range(amap.shape[1]):
-        col = np.abs(amap[:, j])
-        out.append(nl[int(np.argmax(col))])
-    return out
