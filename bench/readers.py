@@ -8,7 +8,7 @@ Cases, each written into a temporary directory and read in a fresh subprocess (s
 that the peak resident memory, ``VmHWM`` of /proc/self/status, is the reader's own):
 
 * two-column ``.xy``, three-column ``.xye``, GSAS FXYE and XRDML with 2·10⁶ points,
-  and the ``.xy`` with 0.5·10⁶ and 1·10⁶ points (time against size: linear?);
+  BRML with 10⁶, and the ``.xy`` with 0.5·10⁶ and 1·10⁶ points (linear in size?);
 * the pathological inputs the fuzzer found: an ``.xy`` header "lambda" followed by
   200 000 spaces (247 s before), and a 0.4 MB ``.brml`` zip whose member inflates to
   1 GB (1.2 GB of memory before).
@@ -100,6 +100,19 @@ def write_xrdml(path: Path, n: int) -> Path:
     return path
 
 
+def write_brml(path: Path, n: int) -> Path:
+    x, y = pattern(n)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("Experiment0/RawData0.xml", "w", force_zip64=True) as fh:
+            fh.write(b'<RawData><WaveLengthAlpha1 Value="1.5406"/><DataRoutes><DataRoute>')
+            for k in range(0, n, 10_000):
+                fh.write("".join(f"<Datum>1,1,{a:.5f},{a / 2:.5f},{c}</Datum>"
+                                 for a, c in zip(x[k:k + 10_000], y[k:k + 10_000],
+                                                 strict=True)).encode())
+            fh.write(b"</DataRoute></DataRoutes></RawData>")
+    return path
+
+
 def write_bomb(path: Path) -> Path:
     chunk = b"<Datum>1,1,20.0,10.0,5</Datum>" * 2**15
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
@@ -125,7 +138,9 @@ def main() -> None:
         rows.append((f"xy, {n} points", write_xy(tmp / f"p{n}.xy", n), ""))
     rows += [("xye (esd column)", write_xy(tmp / "p.xye", 2_000_000, esd=True), ""),
              ("GSAS FXYE", write_fxye(tmp / "p.fxye", 2_000_000), ""),
-             ("PANalytical XRDML", write_xrdml(tmp / "p.xrdml", 2_000_000), "")]
+             ("PANalytical XRDML", write_xrdml(tmp / "p.xrdml", 2_000_000), ""),
+             ("Bruker BRML (zip of XML)", write_brml(tmp / "p.brml", 1_000_000),
+              "was 13 s before one-pass parsing")]
     header = tmp / "lambda.xy"
     header.write_text("# lambda" + " " * 200_000 + "\n10 1\n11 2\n")
     rows.append(("header 'lambda' + 200 000 spaces", header, "was 247 s"))

@@ -25,8 +25,10 @@ What every reader guarantees
   time); otherwise they are kept as cps, weighted as counts (right relative weights,
   χ² scaled by the unknown time) and a warning says so.
 * Reading is linear in the file size; files over 512 MiB and zip members over
-  256 MiB uncompressed are refused.  Memory: about 3× the file size for text
-  formats (the bytes, the decoded text, the numbers), about 10× for XML formats.
+  256 MiB uncompressed are refused.  Peak memory above the interpreter's (measured
+  by ``bench/readers.py``): ≈ 3.5× the file for column text (the bytes, the decoded
+  text, the numbers), ≈ 5× for GSAS, ≈ 6–9× for the XML formats, whose files are
+  compact (≈ 35 bytes per point for XRDML).
 
 Metadata keys (``Pattern.metadata``, where the file states them)
 -----------------------------------------------------------------
