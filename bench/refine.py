@@ -23,6 +23,13 @@ run (so first-call imports, JIT-free but lazily built tables and caches do not c
   ``RefinementPlan.closing_window_tol = 1e-3``) and without it (``= None``).
   rietx's run recording is switched off (``telemetry=False``) so it writes no files.
 
+* engines (issue 8), unless ``--no-gsas2`` or GSAS-II is not installed: the PbSO4
+  ``standard`` refinement once with xtal's engine and once with GSAS-II's
+  (``engine="gsas2"``, :mod:`xtal.refine.gsas2`), like for like (SH/L 0.002 and a 200 mm
+  radius as GSAS-II reads ``INST_XRY.PRM``, GSAS-II's FCJ quadrature in both), in the
+  same run: each wall time (median of ``--gsas2-repeats`` runs, default 1; a GSAS-II run
+  starts its own worker process, so there is nothing to warm up) and the ratio.
+
 "Cycles" are xtal's solver cycles summed over stages (``Result.stages[*]['cycles']``)
 and rietx's solver iterations summed over stages (``StageResult.n_iterations``): the
 two engines count differently, so compare time per cycle within an engine only.
@@ -220,6 +227,47 @@ class RietxPbSO4:
         )
 
 
+# -- engines (issue 8) ------------------------------------------------------------------------
+def engine_pbso4(engine: str) -> Run:
+    """PbSO4 ``standard`` with xtal's or GSAS-II's engine, like for like (issue 7)."""
+    import xtal
+    from xtal.io.instprm import read_instrument
+
+    inst = read_instrument(PBSO4 / "INST_XRY.PRM").replace(sh_l=0.002, radius=200.0)
+    result = xtal.refine(str(PBSO4 / "PBSO4.XRA"), [str(PBSO4 / "PbSO4-Wyckoff.cif")], inst,
+                    "standard", two_theta_range=RANGE, fcj="gsas2", engine=engine)
+    return _xtal_run(result)
+
+
+def engines(console: Console, repeats: int) -> list[Bench]:
+    """Both engines on the PbSO4 standard refinement, timed in this run."""
+    from xtal.refine.gsas2 import gsas2_available
+
+    if not gsas2_available():
+        console.print("GSAS-II engine not timed: GSAS-II is not installed (make gsas2)")
+        return []
+    out = []
+    for engine, label in (("native", "xtal engine"), ("gsas2", "GSAS-II engine")):
+        bench = Bench("PbSO4 engines", label)
+        console.print(f"  {bench.case} · {label}: {repeats} timed run(s) …")
+        try:
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                bench.run = engine_pbso4(engine)
+                bench.times.append(time.perf_counter() - t0)
+        except Exception as exc:  # a benchmark reports a failure and goes on
+            bench.error = f"{type(exc).__name__}: {exc}"
+        out.append(bench)
+    x, g = out
+    if x.run and g.run:
+        console.print(
+            f"PbSO4 standard, GSAS-II engine / xtal engine: {g.median:.1f} s / "
+            f"{x.median:.2f} s = {g.median / x.median:.0f}× (Rwp GSAS-II {100 * g.run.rwp:.3f} %,"
+            f" xtal {100 * x.run.rwp:.3f} %; {g.run.cycles} and {x.run.cycles} cycles)",
+            highlight=False, soft_wrap=True)
+    return out
+
+
 # -- report -----------------------------------------------------------------------------------
 def _s(t: float) -> str:
     return "–" if not np.isfinite(t) else f"{t:.3f}"
@@ -347,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case (≥ 3)")
     parser.add_argument("--no-rietx", action="store_true", help="skip the rietx cases")
+    parser.add_argument("--no-gsas2", action="store_true", help="skip the GSAS-II engine")
+    parser.add_argument("--gsas2-repeats", type=int, default=1,
+                        help="timed runs of each engine in the engine comparison")
     args = parser.parse_args(argv)
     repeats = max(3, args.repeats)
     console = Console(width=140)
@@ -382,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                         console,
                     )
                 )
-    report(console, benches, repeats)
+    engine_benches = [] if args.no_gsas2 else engines(console, max(1, args.gsas2_repeats))
+    report(console, benches + engine_benches, repeats)
     console.print(rx_note, highlight=False)
     console.print(
         f"(Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs; "

@@ -57,13 +57,13 @@ from rich.console import Console
 from rich.table import Table
 
 from xtal.crystal.convert import to_pymatgen
-from xtal.crystal.library import load_phase
 from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.profile import render_peaks, tch
 from xtal.diffraction.simulate import PhasePattern, PhaseTerms, simulate
 from xtal.io.cif import read_cif
 from xtal.io.instprm import format_instprm, read_instrument
+from xtal.io.library import load_phase
 
 REPEATS = 25
 SPAN = 100.0  # FWHM either side of a peak integrated numerically in the area check

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from xtal.app.refine import refine
-from xtal.crystal.library import load_phase
 from xtal.diffraction.background import Background, Halo
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.simulate import simulate
 from xtal.errors import InputError
 from xtal.io.cif import read_cif
+from xtal.io.library import load_phase
 from xtal.refine.amorphous import InternalStandard, crystallinity, internal_standard_fractions
 from xtal.refine.recipe import parse_recipe
 

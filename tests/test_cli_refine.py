@@ -216,7 +216,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(case: str, tmp_path: Path,
 def test_degenerate_scales_do_not_stop_the_refinement(tmp_path: Path, example: Path) -> None:
     """Two copies of one phase: their scales are exactly degenerate.  The refinement goes
     on, names the combination it cannot resolve, and gives those scales no esd."""
-    from xtal.crystal.library import shipped_path
+    from xtal.io.library import shipped_path
 
     text = shipped_path("Na2S").read_text(encoding="utf-8")
     # a phase without _pd_phase_name is named after its file

@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
-from xtal.crystal.library import load_phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.peaks import peaks_from_arrays
 from xtal.errors import InputError
+from xtal.io.library import load_phase
 from xtal.refine.api import make_problem
 from xtal.refine.engine import EngineOutput, Problem, StageReport, StageSpec
 from xtal.refine.metrics import agreement, weight_fractions

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from xtal.crystal.convert import from_ase, from_pymatgen, to_ase, to_pymatgen
-from xtal.crystal.library import load_phase
 from xtal.io.cif import read_cif
+from xtal.io.library import load_phase
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from xtal.app.refine import refine
-from xtal.crystal.library import load_phase
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.simulate import PhasePattern, PhaseTerms
 from xtal.errors import InputError
+from xtal.io.library import load_phase
 from xtal.refine.recipe import parse_recipe
 
 TRUE_INST = Instrument(zero=0.021, U=3.0, V=-1.0, W=4.0, X=1.2, Y=2.5, sh_l=0.02)

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from xtal.app.refine import refine
-from xtal.crystal.library import load_phase
 from xtal.diffraction.background import chebyshev_basis
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.simulate import PhasePattern, PhaseTerms
 from xtal.errors import InputError
 from xtal.io.cif import read_cif
+from xtal.io.library import load_phase
 from xtal.refine.recipe import load_recipe, parse_recipe
 
 INST = Instrument(U=3.0, V=-1.0, W=4.0, X=1.0, Y=2.0, sh_l=0.01)

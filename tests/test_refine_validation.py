@@ -30,10 +30,10 @@ import pytest
 from conftest import EXAMPLE_RECIPE
 
 from xtal.app.refine import refine
-from xtal.crystal.library import load_phase
 from xtal.diffraction.instrument import Instrument
 from xtal.io.cif import read_cif
 from xtal.io.instprm import read_instrument
+from xtal.io.library import load_phase
 from xtal.io.patterns import read_pattern
 from xtal.refine.recipe import load_recipe, parse_recipe
 

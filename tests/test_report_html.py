@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xtal.app.reports import write_report_html
 from xtal.errors import InputError
-from xtal.io.report_html import write_report_html
 from xtal.refine.result import Result
 
 PHASES = ("Na3BS3-trigonal", "Na2S")

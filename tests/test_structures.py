@@ -10,15 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xtal.app.structures import register_structure
 from xtal.crystal.cell import Cell
-from xtal.crystal.library import (
-    MONOCLINIC,
-    SHIPPED,
-    list_structures,
-    load_phase,
-    register_structure,
-)
 from xtal.errors import InputError
+from xtal.io.library import MONOCLINIC, SHIPPED, list_structures, load_phase
 
 # ---------------------------------------------------------------------------------------------
 # TEST-ONLY synthetic monoclinic Na3BS3 (P2_1/c, Z = 4).  NOT the real structure: a B with three

@@ -30,13 +30,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from xtal.cli.refine_cmd import RefineRequest, run_refinement, summary_table
-from xtal.crystal.library import load_phase
+from xtal.app.refine_job import RefineRequest, run_refinement, summary_table
 from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
 from xtal.diffraction.simulate import simulate, two_theta_grid
 from xtal.errors import XtalError
+from xtal.io.library import load_phase
 from xtal.io.pattern_write import write_xy
 from xtal.io.plots import plot_pattern
 from xtal.refine.result import Result

@@ -1,7 +1,9 @@
 """Phases side by side: one table, simulated patterns, and the reflections that tell them apart.
 
 What a user looks at to decide whether a new heat-treated sample is trigonal,
-monoclinic or both (issue 4, item 4).
+monoclinic or both (issue 4, item 4).  This module works on values only (phases,
+an instrument, a 2θ range); :func:`xtal.app.compare.compare` finds them from names,
+CIF paths and refinement results.
 
 Table
 -----
@@ -36,11 +38,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -50,13 +50,34 @@ from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
 from xtal.util.names import unique_names
 
-if TYPE_CHECKING:
-    from xtal.refine.result import Result
-
 #: Default 2θ grid (degrees): the range of the Na3BS3 paper's laboratory patterns.
 DEFAULT_RANGE: tuple[float, float, float] = (10.0, 80.0, 0.01)
 # Reflections of one phase closer than this in d (Å) are one peak.
 _SAME_D = 1e-6
+
+
+@dataclass(frozen=True)
+class CompareEntry:
+    """A phase to compare and what a refinement says of it (if it comes from one).
+
+    Attributes
+    ----------
+    phase
+        The structure.
+    origin
+        Where it comes from, for the table; default: its file, else ``'library'``.
+    weight_fraction, weight_fraction_esd, r_bragg
+        From a refinement (fractions, not percent), else None.
+    cell_esd
+        esds of a, b, c, α, β, γ (None where unknown).
+    """
+
+    phase: Phase
+    origin: str | None = None
+    weight_fraction: float | None = None
+    weight_fraction_esd: float | None = None
+    r_bragg: float | None = None
+    cell_esd: tuple[float | None, ...] = (None,) * 6
 
 
 @dataclass(frozen=True)
@@ -285,8 +306,8 @@ class Comparison:
 
 # -- entry point ---------------------------------------------------------------------------
 def compare(
-    phases: Sequence[Phase | Result | str | os.PathLike[str]],
-    instrument: Instrument | str | os.PathLike[str] | None = None,
+    phases: Sequence[Phase | CompareEntry],
+    instrument: Instrument | None = None,
     two_theta: tuple[float, float, float] | None = None,
     *,
     center: str = "B",
@@ -299,16 +320,12 @@ def compare(
     Parameters
     ----------
     phases
-        Phases, shipped/registered names, CIF paths, :class:`~xtal.refine.result.Result`
-        objects or refinement result directories (``result.json`` or the directory
-        holding one); a result contributes every refined phase with its weight
-        fraction, R_Bragg and cell esds.
+        Phases, or :class:`CompareEntry` values that carry a refinement's weight
+        fraction, R_Bragg and cell esds with the phase.
     instrument
-        An :class:`Instrument` or ``.instprm``/``.prm`` file; default: the refined
-        instrument of the first result given, else Cu Kα1/Kα2 defaults.
+        The instrument of the patterns and peak widths; default: Cu Kα1/Kα2 defaults.
     two_theta
-        (start, stop, step) in degrees; default: the first result's data range with
-        its step, else :data:`DEFAULT_RANGE`.
+        (start, stop, step) in degrees; default :data:`DEFAULT_RANGE`.
     center, ligand
         Elements of the trigonal-planar units (B and S for thioborates).
     min_intensity
@@ -324,29 +341,28 @@ def compare(
     Raises
     ------
     InputError
-        Fewer than two phases, an unreadable phase or result, a bad range.
+        Fewer than two phases, bad thresholds.
     """
-    entries = _resolve(phases)
+    entries = [p if isinstance(p, CompareEntry) else CompareEntry(p) for p in phases]
     if len(entries) < 2:
         raise InputError(f"compare needs at least two phases (got {len(entries)})")
     if not (0 <= min_intensity < 1 and 0 <= other_intensity < 1):
         raise InputError("intensity thresholds must be fractions in [0, 1)")
-    first_result = next((r for _, r, _ in entries if r is not None), None)
-    inst = _instrument(instrument, first_result)
-    tt = two_theta or _default_range(first_result)
+    inst = instrument if instrument is not None else Instrument()
+    tt = two_theta or DEFAULT_RANGE
 
     from xtal.diffraction.simulate import simulate
 
-    names = unique_names([p.name for p, _, _ in entries], "{name} ({k})")
+    names = unique_names([e.phase.name for e in entries], "{name} ({k})")
     summaries: list[PhaseSummary] = []
     patterns: dict[str, Pattern] = {}
     structures: dict[str, Phase] = {}
     all_peaks: dict[str, list[Peak]] = {}
-    for name, (phase, result, pname) in zip(names, entries, strict=True):
-        summaries.append(_summary(name, phase, result, pname, center, ligand))
-        pat = simulate(phase, inst, tt, peak_height=100.0)
+    for name, entry in zip(names, entries, strict=True):
+        summaries.append(_summary(name, entry, center, ligand))
+        pat = simulate(entry.phase, inst, tt, peak_height=100.0)
         patterns[name] = pat
-        structures[name] = phase
+        structures[name] = entry.phase
         refl = next(iter(pat.reflections.values()))
         all_peaks[name] = _peaks(name, refl, inst, tt[0], tt[1])
 
@@ -394,84 +410,16 @@ def instrument_fwhm(instrument: Instrument, two_theta: np.ndarray | float) -> np
 
 
 # -- pieces --------------------------------------------------------------------------------
-def _resolve(
-    items: Sequence[Phase | Result | str | os.PathLike[str]],
-) -> list[tuple[Phase, Result | None, str | None]]:
-    """(phase, result it came from or None, its name in that result) for every input."""
-    from xtal.crystal.library import load_phase
-    from xtal.refine.result import Result
-
-    out: list[tuple[Phase, Result | None, str | None]] = []
-    for item in items:
-        if isinstance(item, Phase):
-            out.append((item, None, None))
-            continue
-        result = item if isinstance(item, Result) else _maybe_result(item)
-        if result is not None:
-            if not result.phases:
-                raise InputError("the refinement result has no phases", _source(item))
-            out += [(pr.phase, result, n) for n, pr in result.phases.items()]
-            continue
-        out.append((load_phase(item), None, None))  # type: ignore[arg-type]
-    return out
-
-
-def _maybe_result(item: str | os.PathLike[str]) -> Result | None:
-    """A :class:`Result` if ``item`` is a result directory or a ``result.json``, else None."""
-    from xtal.refine.result import Result
-
-    p = Path(item)
-    if p.is_dir():
-        if not (p / "result.json").is_file():
-            raise InputError("directory holds no result.json (not a refinement result)", p)
-        return Result.load(p)
-    if p.is_file() and p.suffix.lower() == ".json":
-        return Result.load(p)
-    return None
-
-
-def _source(item: object) -> str | None:
-    return None if not isinstance(item, str | os.PathLike) else str(item)
-
-
-def _instrument(
-    given: Instrument | str | os.PathLike[str] | None, result: Result | None
-) -> Instrument:
-    if isinstance(given, Instrument):
-        return given
-    if given is not None:
-        from xtal.io.instprm import read_instrument
-
-        return read_instrument(given)
-    return result.instrument if result is not None else Instrument()
-
-
-def _default_range(result: Result | None) -> tuple[float, float, float]:
-    if result is None or result.curves.x.size < 2:
-        return DEFAULT_RANGE
-    x = result.curves.x
-    return (float(x[0]), float(x[-1]), float(np.median(np.diff(x))))
-
-
-def _summary(
-    name: str, phase: Phase, result: Result | None, pname: str | None, center: str, ligand: str
-) -> PhaseSummary:
+def _summary(name: str, entry: CompareEntry, center: str, ligand: str) -> PhaseSummary:
     from xtal.analysis.rings import rings
     from xtal.analysis.symmetry import mean_atomic_volume
 
+    phase = entry.phase
     c = phase.cell
     keys = ("a", "b", "c", "alpha", "beta", "gamma")
-    cell_esd: tuple[float | None, ...] = (None,) * 6
-    wf = wf_esd = rb = None
-    origin = "library" if phase.source is None else str(phase.source)
+    origin = entry.origin or ("library" if phase.source is None else str(phase.source))
+    rb = entry.r_bragg
     notes: list[str] = []
-    if result is not None and pname is not None:
-        pr = result.phases[pname]
-        cell_esd = tuple(
-            (pr.cell[k].esd if k in pr.cell and pr.cell[k].esd else None) for k in keys
-        )
-        wf, wf_esd, rb = _finite(pr.weight_fraction.value), pr.weight_fraction.esd, pr.r_bragg
-        origin = f"refinement ({result.data_source or 'unknown data'})"
     bonds = di = av = sm = None
     try:
         rep = rings(phase, center=center, ligand=ligand)
@@ -494,7 +442,7 @@ def _summary(
         space_group_number=phase.space_group.number,
         crystal_system=phase.space_group.crystal_system,
         cell=tuple(float(getattr(c, k)) for k in keys),  # type: ignore[arg-type]
-        cell_esd=cell_esd,
+        cell_esd=tuple(entry.cell_esd),
         volume=float(c.volume),
         formula_units=float(z),
         volume_per_formula_unit=float(c.volume / z),
@@ -504,8 +452,8 @@ def _summary(
         mean_distortion_index=di,
         mean_angle_variance=av,
         mean_shape_measure=sm,
-        weight_fraction=wf,
-        weight_fraction_esd=wf_esd,
+        weight_fraction=_finite(entry.weight_fraction),
+        weight_fraction_esd=entry.weight_fraction_esd,
         r_bragg=None if rb is None else _finite(rb),
         notes=tuple(notes),
     )
@@ -594,6 +542,7 @@ def _finite(v: float | None) -> float | None:
 
 __all__ = [
     "DEFAULT_RANGE",
+    "CompareEntry",
     "Comparison",
     "Peak",
     "PhaseSummary",

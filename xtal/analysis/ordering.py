@@ -25,8 +25,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import spglib
-from scipy.optimize import least_squares
 
 from xtal.analysis._periodic import pair_distances
 from xtal.crystal.cell import Cell
@@ -192,6 +190,9 @@ def _n_choose(n: int, k: int) -> int:
 
 
 def _build(phase, hnf, frac, parent, cand, lig, combo, pairs, bond) -> OrderedVariant:
+    import spglib  # heavy imports: only when a variant is built
+    from scipy.optimize import least_squares
+
     from xtal.analysis.rings import rings
 
     at = phase.atoms
@@ -269,6 +270,8 @@ def _parameters(m: np.ndarray) -> tuple[float, ...]:
 
 
 def _spglib_group(phase: Phase, symprec: float = 1e-3) -> tuple[str, int]:
+    import spglib
+
     from xtal.analysis.symmetry import spglib_cell
 
     cell, _, _ = spglib_cell(phase)

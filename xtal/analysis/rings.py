@@ -31,7 +31,6 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.spatial import Delaunay
 
 from xtal.analysis._periodic import check_overlaps, pair_distances, translations
 from xtal.crystal.phase import Phase
@@ -403,6 +402,8 @@ def _layer_rings(
     if len(lig_cart) < 3:
         return []
     to2d = np.column_stack([e1, e2])
+    from scipy.spatial import Delaunay  # heavy: only phases with X–Y layers get here
+
     tri = Delaunay((lig_cart - origin) @ to2d)
     n_tri = len(tri.simplices)
     occupant = np.full(n_tri, -1)

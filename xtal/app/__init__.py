@@ -1,4 +1,7 @@
-"""Application level: workflows that combine files (io), analysis and refinement.
+"""Application modules: where files, analysis and refinement meet.
 
-Lower layers never import from here (see tests/test_architecture.py).
+Each module here may use every layer below it (``io``, ``refine``, ``analysis``,
+``diffraction``, ``crystal``) and is used by ``xtal.cli``, ``xtal.demo`` and the
+public API (``xtal.refine``, ``xtal.load_phase``, ``xtal.compare`` ...).  Lower layers
+never import from here (tests/test_architecture.py).
 """

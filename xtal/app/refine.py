@@ -117,6 +117,10 @@ def refine(
         says why a refinement stopped early, in which case the values are the last
         good ones.
     """
+    if engine == "gsas2":
+        from xtal.refine.gsas2 import require_gsas2
+
+        require_gsas2()  # before any file is read: say how to install it
     return refine_values(
         _pattern(pattern),
         [_phase(p) for p in phases],
@@ -184,7 +188,7 @@ def _pattern(p: Pattern | PathLike) -> Pattern:
 def _phase(p: Phase | PathLike) -> Phase:
     if isinstance(p, Phase):
         return p
-    from xtal.crystal.library import load_phase
+    from xtal.io.library import load_phase
 
     return load_phase(p)
 

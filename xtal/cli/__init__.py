@@ -36,6 +36,7 @@ def _register() -> None:
         analysis_cmd,
         compare_cmd,
         refine_cmd,
+        series_cmd,
         simulate_cmd,
         structures_cmd,
     )

@@ -1,7 +1,7 @@
 """``xtal symmetry``, ``xtal rings``, ``xtal order``, ``xtal export``: structure analysis
 and export.
 
-PHASE is a shipped structure name or a CIF path (:func:`xtal.crystal.library.load_phase`);
+PHASE is a shipped structure name or a CIF path (:func:`xtal.io.library.load_phase`);
 ``xtal export`` also takes a refinement result directory (refined phases with esds,
 refined instrument as ``.instprm``, observed data as ``.xye``).
 Bad input raises :class:`xtal.errors.InputError`, which :func:`xtal.cli.main` prints on
@@ -24,7 +24,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 
 def _load(name: str):
-    from xtal.crystal.library import load_phase
+    from xtal.io.library import load_phase
 
     return load_phase(name)
 
@@ -137,6 +137,11 @@ def export_cmd(
     phase_name: Annotated[
         str | None, typer.Option("--phase", help="The refined phase to write (result only).")
     ] = None,
+    gpx: Annotated[
+        Path | None,
+        typer.Option("--gpx", help="GSAS-II project with the refined values (result only; "
+                                   "needs GSAS-II, 'make gsas2')."),
+    ] = None,
     p1: Annotated[bool, typer.Option("--p1", help="Expand to P1 with every atom.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
@@ -148,12 +153,12 @@ def export_cmd(
     from xtal.errors import InputError
     from xtal.io import result_export as rx
 
-    if cif is None and instprm is None and xye is None:
-        raise InputError("nothing to export: give --cif, --instprm and/or --xye")
+    if cif is None and instprm is None and xye is None and gpx is None:
+        raise InputError("nothing to export: give --cif, --instprm, --xye and/or --gpx")
     if not rx.is_result(source):
-        if instprm is not None or xye is not None or phase_name is not None:
+        if instprm is not None or xye is not None or phase_name is not None or gpx is not None:
             raise InputError(
-                "--instprm, --xye and --phase need a refinement result directory, "
+                "--instprm, --xye, --gpx and --phase need a refinement result directory, "
                 f"not a structure ({source})"
             )
         from xtal.io.cif_write import write_cif
@@ -162,14 +167,18 @@ def export_cmd(
         return
     result = rx.load_result(source)
     # every target is checked before anything is written: no partial export
-    from xtal.io.files import check_writable
+    from xtal.util.files import check_writable
 
     targets = list(rx.cif_targets(result, cif, phase_name).values()) if cif is not None else []
-    targets += [t for t in (instprm, xye) if t is not None]
+    targets += [t for t in (instprm, xye, gpx) if t is not None]
     if len({t.resolve() for t in targets}) < len(targets):
         raise InputError("two outputs would go to the same file")
     for t in targets:
         check_writable(t, force)
+    if gpx is not None:
+        from xtal.refine.gsas2 import require_gsas2
+
+        require_gsas2()
     written = []
     if cif is not None:
         written += rx.write_result_cifs(result, cif, phase=phase_name, p1=p1, force=force)
@@ -177,6 +186,10 @@ def export_cmd(
         written.append(rx.write_result_instprm(result, instprm, force=force))
     if xye is not None:
         written.append(rx.write_result_xye(result, xye, force=force))
+    if gpx is not None:
+        from xtal.refine.gsas2.gpx_export import export_gpx
+
+        written.append(export_gpx(result, gpx))
     for p in written:
         typer.echo(f"wrote {p}")
 

@@ -38,7 +38,7 @@ def compare_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Phases side by side: table, simulated overlay, distinguishing reflections."""
-    from xtal.analysis.compare import compare
+    from xtal.app.compare import compare
     from xtal.errors import InputError
 
     if len(phases) < 2:
@@ -89,7 +89,7 @@ def report_html_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite report.html.")] = False,
 ) -> None:
     """Write a self-contained report.html (and report.md if missing) into RESULT_DIR."""
-    from xtal.io.report_html import write_report_html
+    from xtal.app.reports import write_report_html
 
     for p in write_report_html(result_dir, force=force):
         typer.echo(f"wrote {p}")

@@ -37,18 +37,29 @@ def simulate(
     plot: Path | None = typer.Option(None, "--plot", help="Also write a picture (.png/.svg/.pdf)."),
     no_anomalous: bool = typer.Option(False, "--no-anomalous", help="Switch off f′ and f″."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
+    engine: str = typer.Option(
+        "native", "--engine",
+        help="native (xtal) or gsas2 (GSAS-II's own profile routines; 'make gsas2')."),
 ) -> None:
     """Simulate a powder pattern (Kα1 + Kα2, TCH pseudo-Voigt with FCJ asymmetry)."""
-    from xtal.crystal.library import load_phase
     from xtal.diffraction.instrument import Instrument
     from xtal.diffraction.simulate import simulate as run
     from xtal.diffraction.simulate import two_theta_grid
-    from xtal.io.files import check_writable
     from xtal.io.instprm import read_instrument
+    from xtal.io.library import load_phase
     from xtal.io.pattern_write import write_xy
     from xtal.io.plots import check_plot_path, plot_pattern
+    from xtal.util.files import check_writable
 
     # validate everything before anything is written
+    if engine not in ("native", "gsas2"):
+        raise InputError(f"--engine must be native or gsas2, not '{engine}'")
+    if engine == "gsas2":
+        from xtal.refine.gsas2 import require_gsas2
+
+        require_gsas2()
+        if no_anomalous:
+            raise InputError("--no-anomalous: GSAS-II always includes f′ and f″")
     x = two_theta_grid(*range_)
     check_writable(out, force)
     if plot is not None:
@@ -56,9 +67,15 @@ def simulate(
     loaded = [load_phase(p) for p in phases]
     w = _parse_weights(weights, len(loaded))
     inst = read_instrument(instrument) if instrument else Instrument()
-    pattern = run(loaded, inst, x, weights=w, anomalous_dispersion=not no_anomalous)
+    if engine == "gsas2":
+        from xtal.refine.gsas2.simulate import simulate_gsas2
+
+        pattern = simulate_gsas2(loaded, inst, x, weights=w)
+    else:
+        pattern = run(loaded, inst, x, weights=w, anomalous_dispersion=not no_anomalous)
+    by = pattern.metadata.get("engine", "xtal")
     header = [
-        f"simulated by xtal from {', '.join(phases)}",
+        f"simulated by {by} from {', '.join(phases)}",
         f"instrument: {instrument or 'default Cu Ka1/Ka2'}",
     ]
     if w:

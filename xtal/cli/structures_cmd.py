@@ -22,7 +22,7 @@ app.add_typer(structures_app, name="structures")
 @structures_app.command("list")
 def list_cmd() -> None:
     """List shipped and registered structures."""
-    from xtal.crystal.library import MONOCLINIC, list_structures, load_phase
+    from xtal.io.library import MONOCLINIC, list_structures, load_phase
 
     table = Table(title="xtal structures")
     for col in ("name", "kind", "formula", "space group", "provenance"):
@@ -49,7 +49,7 @@ def add_cmd(
     force: Annotated[bool, typer.Option("--force", help="Replace a registration.")] = False,
 ) -> None:
     """Validate a CIF and register it under NAME in the user data directory."""
-    from xtal.crystal.library import register_structure
+    from xtal.app.structures import register_structure
 
     info = register_structure(file, name, force=force)
     typer.echo(f"registered {info.name} -> {info.path} (sha256 {info.sha256[:12]}…)")
@@ -58,7 +58,7 @@ def add_cmd(
 @structures_app.command("show")
 def show_cmd(name: Annotated[str, typer.Argument(help="Structure name or CIF path.")]) -> None:
     """Show cell, space group, sites (with Wyckoff letters), Z and density."""
-    from xtal.crystal.library import load_phase
+    from xtal.io.library import load_phase
 
     phase = load_phase(name)
     c, sg = phase.cell, phase.space_group

@@ -124,9 +124,12 @@ class Atoms:
         return len(self.elements)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Phase:
     """A crystal structure model.
+
+    A value: two phases are equal when every field is (``extra`` included; it is left
+    out of the hash, being a dict), and a phase pickles (for worker processes).
 
     Attributes
     ----------
@@ -151,7 +154,7 @@ class Phase:
     sites: tuple[Site, ...]
     provenance: str = ""
     source: str | None = None
-    extra: dict = field(default_factory=dict, repr=False)
+    extra: dict = field(default_factory=dict, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         # no sites: a cell and space group only, e.g. a phase fitted by Le Bail extraction
@@ -233,9 +236,9 @@ class Phase:
     @cached_property
     def cell_mass(self) -> float:
         """Mass of the unit-cell contents (g/mol), atomic masses from xraydb."""
-        import xraydb
+        from xtal.crystal.elements import atomic_mass  # xraydb's masses, cached
 
-        return float(sum(n * xraydb.atomic_mass(el) for el, n in self.cell_contents.items()))
+        return float(sum(n * atomic_mass(el) for el, n in self.cell_contents.items()))
 
     @property
     def density(self) -> float:

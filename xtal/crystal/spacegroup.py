@@ -50,9 +50,13 @@ def crystal_system_of(number: int) -> str:
     raise InputError(f"space-group number {number} is not in 1–230")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class SpaceGroup:
     """A space group given by its full list of operations.
+
+    Two space groups are equal when symbol, number and operations (in order) are.
+    Pickling keeps only those three: gemmi's objects do not pickle and are rebuilt
+    from the triplets when first needed.
 
     Attributes
     ----------
@@ -113,6 +117,10 @@ class SpaceGroup:
                 f"({n_listed} listed, {len(gops)} after closure)"
             )
         return cls(symbol or _name(sg), sg.number, tuple(op.triplet() for op in gops), gops)
+
+    def __reduce__(self) -> tuple[type[SpaceGroup], tuple[str, int, tuple[str, ...]]]:
+        # the gemmi GroupOps (and cached arrays) are rebuilt on demand after unpickling
+        return (SpaceGroup, (self.symbol, self.number, self.operations))
 
     # -- derived ----------------------------------------------------------------------
     @cached_property

@@ -190,14 +190,16 @@ def build_peaks(
     Areas are S · r_line · weight · L·pol(2θ) (module docstring), S = ``terms.scale``.
     With ``window`` = (lo, hi), only peaks with lo − 5° ≤ 2θ ≤ hi + 5° are kept (their
     tails reach the range); reflections a line cannot reach (λ/2d ≥ 1) are left out,
-    unless ``clamp``: then every reflection keeps its peaks (drawn near 180°), so that the
-    list has the same length whatever the cell, as a finite-difference derivative needs.
+    unless ``clamp``: then every reflection keeps its peaks (placed near 180° with zero
+    area), so that the list has the same length whatever the cell, as a finite-difference
+    derivative needs.
     """
     d = np.asarray(d, float)
     weight = np.asarray(weight, float)
     parts: list[tuple[np.ndarray, ...]] = []
     for line, (lam, rel) in enumerate(instrument.wavelengths):
         arg = lam / (2.0 * d)
+        reach = arg < 1.0
         if clamp:
             arg = np.minimum(arg, 0.999999)
         idx = np.nonzero(arg < 1.0)[0]
@@ -206,7 +208,9 @@ def build_peaks(
         if window is not None:
             keep = (pos >= window[0] - TAIL_MARGIN) & (pos <= window[1] + TAIL_MARGIN)
             idx, tth, pos = idx[keep], tth[keep], pos[keep]
-        area = terms.scale * rel * weight[idx] * lorentz_polarization(tth, instrument.polarization)
+        lp = lorentz_polarization(tth, instrument.polarization)
+        # a clamped reflection this line cannot reach keeps its place in the list, no intensity
+        area = terms.scale * rel * weight[idx] * np.where(reach[idx], lp, 0.0)
         fg, fl = peak_widths(instrument, terms, tth, lam)
         parts.append((pos, area, fg, fl, idx, np.full(idx.size, line)))
     cols = [np.concatenate(c) for c in zip(*parts, strict=True)]

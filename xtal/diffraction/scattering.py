@@ -29,7 +29,7 @@ FormFactor = Callable[[str, np.ndarray], np.ndarray]
 @lru_cache(maxsize=512)
 def anomalous(element: str, wavelength: float) -> tuple[float, float]:
     """(f′, f″) of ``element`` at ``wavelength`` (Å), Chantler tables via xraydb."""
-    import xraydb
+    from xtal.crystal import elements as xraydb  # xraydb's values, cached
 
     energy = HC_EV_ANGSTROM / wavelength
     try:
@@ -42,7 +42,7 @@ def anomalous(element: str, wavelength: float) -> tuple[float, float]:
 
 def form_factor(element: str, s: np.ndarray) -> np.ndarray:
     """Non-resonant f0(s) of ``element`` (Waasmaier–Kirfel, via xraydb)."""
-    import xraydb
+    from xtal.crystal import elements as xraydb  # xraydb's values, cached
 
     try:
         return np.asarray(xraydb.f0(element, np.asarray(s, float)), dtype=float)

@@ -294,7 +294,7 @@ def _phase_name(block: gemmi.cif.Block, path: Path, given: str | None, several: 
     return f"{stem}_{path_safe(block.name)}" if several else stem
 @lru_cache(maxsize=1)
 def _element_symbols() -> frozenset[str]:
-    import xraydb
+    from xtal.crystal import elements as xraydb  # xraydb's values, cached
 
     return frozenset(xraydb.atomic_symbol(z) for z in range(1, 99))
 

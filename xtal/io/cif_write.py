@@ -26,8 +26,8 @@ import re
 from pathlib import Path
 
 from xtal.crystal.phase import Phase
-from xtal.io.files import atomic_write, check_writable
 from xtal.util.esd import format_esd, format_plain
+from xtal.util.files import atomic_write, check_writable
 
 __all__ = ["format_cif", "format_esd", "write_cif"]
 

@@ -9,14 +9,19 @@ same figure as SVG text for the HTML report.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xtal.analysis.compare import Comparison
 from xtal.errors import InputError
-from xtal.io.files import atomic_write, atomic_write_with
+from xtal.io.plots import figure_svg, new_figure, save_figure
+from xtal.util.files import atomic_write
+
+if TYPE_CHECKING:  # the value written; io depends on no analysis at run time
+    from matplotlib.figure import Figure
+
+    from xtal.analysis.compare import Comparison
 
 COMPARE_MD = "compare.md"
 COMPARE_JSON = "compare.json"
@@ -25,18 +30,12 @@ OVERLAY_PNG = "overlay.png"
 _COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
 
 
-def _figure(comp: Comparison):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _figure(comp: Comparison) -> Figure:
     names = list(comp.patterns)
     n = len(names)
-    fig, (ax, axt) = plt.subplots(
-        2, 1, sharex=True, figsize=(10, 3.0 + 1.6 * n),
-        gridspec_kw={"height_ratios": [4 + n, 0.45 * n + 0.4]},
-    )
+    fig = new_figure((10, 3.0 + 1.6 * n))
+    ax, axt = fig.subplots(2, 1, sharex=True,
+                           gridspec_kw={"height_ratios": [4 + n, 0.45 * n + 0.4]})
     offset = 115.0  # each pattern peaks at 100: stacked with a small gap
     for i, name in enumerate(names):
         colour = _COLOURS[i % len(_COLOURS)]
@@ -62,31 +61,17 @@ def _figure(comp: Comparison):
     axt.invert_yaxis()
     axt.set_xlabel("2θ (degrees)")
     fig.tight_layout()
-    return plt, fig
+    return fig
 
 
 def plot_overlay(comp: Comparison, path: str | os.PathLike[str]) -> Path:
     """Write the overlay figure to ``path`` atomically; the suffix picks the format."""
-    plt, fig = _figure(comp)
-    try:
-        atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=150))
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return save_figure(_figure(comp), path)
 
 
 def overlay_svg(comp: Comparison) -> str:
     """The overlay figure as SVG text (text drawn as paths: no fonts needed to view it)."""
-    import matplotlib
-
-    plt, fig = _figure(comp)
-    try:
-        with tempfile.TemporaryDirectory() as tmp, matplotlib.rc_context({"svg.fonttype": "path"}):
-            out = Path(tmp) / "overlay.svg"
-            fig.savefig(out, format="svg")
-            return out.read_text(encoding="utf-8")
-    finally:
-        plt.close(fig)
+    return figure_svg(_figure(comp))
 
 
 def md_table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -84,7 +84,7 @@ from pathlib import Path
 
 from xtal.diffraction.instrument import Instrument
 from xtal.errors import InputError
-from xtal.io.files import atomic_write, check_writable
+from xtal.util.files import atomic_write, check_writable
 
 __all__ = ["format_instprm", "read_instrument", "write_instprm"]
 

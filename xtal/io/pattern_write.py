@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from xtal.diffraction.pattern import Pattern
-from xtal.io.files import atomic_write, check_writable
+from xtal.util.files import atomic_write, check_writable
 
 
 def format_xy(pattern: Pattern, header: list[str] | None = None, esd: bool = False) -> str:

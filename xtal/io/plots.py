@@ -1,10 +1,13 @@
 """Pictures of patterns: simulated patterns with hkl ticks, Rietveld fits.
 
-matplotlib with the non-interactive Agg backend; files are written atomically.
+matplotlib's object-oriented API (a :class:`~matplotlib.figure.Figure` saved by the
+backend of the file's format: Agg for PNG), without pyplot: no global figure state,
+no GUI backend, and a faster import.  Files are written atomically.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,21 +16,37 @@ import numpy as np
 
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
-from xtal.io.files import atomic_write_with, check_writable
+from xtal.util.files import atomic_write_with, check_writable
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from xtal.refine.result import Result
 
 COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+DPI = 150
 
 
-def _pyplot():
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """An empty figure that belongs to no GUI and no pyplot state."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` to ``path`` atomically; the suffix picks the format (PNG at 150 dpi)."""
+    return atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=DPI))
+
+
+def figure_svg(fig: Figure) -> str:
+    """``fig`` as SVG text, text drawn as paths (no font is needed to view it)."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg")
+    return buf.getvalue().decode("utf-8")
 
 
 def check_plot_path(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -38,8 +57,7 @@ def check_plot_path(path: str | os.PathLike[str], force: bool = False) -> Path:
     """
     p = check_writable(path, force)
     fmt = p.suffix.lstrip(".").lower()
-    _pyplot()  # selects the Agg backend before matplotlib lists what it can write
-    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backend_bases import FigureCanvasBase  # the formats savefig can write
 
     supported = FigureCanvasBase.get_supported_filetypes()
     if fmt not in supported:
@@ -64,11 +82,10 @@ def plot_pattern(
     ``min_tick_intensity`` × the strongest of its phase.
     """
     p = check_plot_path(path, force)
-    plt = _pyplot()
     n = max(len(pattern.reflections), 1)
-    fig, (ax, axt) = plt.subplots(
-        2, 1, sharex=True, figsize=(10, 5.5), gridspec_kw={"height_ratios": [5, 0.35 * n + 0.3]}
-    )
+    fig = new_figure((10, 5.5))
+    ax, axt = fig.subplots(2, 1, sharex=True,
+                           gridspec_kw={"height_ratios": [5, 0.35 * n + 0.3]})
     ax.plot(pattern.x, pattern.y, color="black", lw=0.8, label="total")
     multi = len(pattern.reflections) > 1
     for i, (name, refl) in enumerate(pattern.reflections.items()):
@@ -94,9 +111,7 @@ def plot_pattern(
     axt.invert_yaxis()
     ax.set_xlim(pattern.x[0], pattern.x[-1])
     fig.tight_layout()
-    atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=150))
-    plt.close(fig)
-    return p
+    return save_figure(fig, p)
 
 
 def _ticks(ax, refl, x, row, colour, name, min_rel) -> None:
@@ -108,18 +123,25 @@ def _ticks(ax, refl, x, row, colour, name, min_rel) -> None:
     ax.vlines(tth[keep], row - 0.35, row + 0.35, color=colour, lw=0.8)
 
 
+def fit_pictures(result: Result) -> tuple[bytes, str]:
+    """The Rietveld figure of ``result`` as PNG bytes (``fit.png``) and as SVG text.
+
+    One figure gives both, so the page and the picture cannot differ.
+    """
+    fig = fit_figure(result)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=DPI)
+    return png.getvalue(), figure_svg(fig)
+
+
 def plot_fit(
     result: Result,
     path: str | os.PathLike[str],
     title: str | None = None,
     force: bool = False,
+    figure: Figure | None = None,
 ) -> Path:
-    """The Rietveld figure of a refinement, laid out as in a paper.
-
-    Observed points, calculated and background lines, one row of hkl tick marks
-    per phase (refined Kα1 positions) below the pattern and the difference curve
-    offset below the ticks, all on one intensity axis; the legend names each phase
-    with its weight fraction and Rwp sits in the upper left corner.
+    """Write the Rietveld figure of a refinement (:func:`fit_figure`) to ``path``.
 
     Parameters
     ----------
@@ -131,11 +153,24 @@ def plot_fit(
         Figure title (default: none).
     force
         Overwrite an existing file.
+    figure
+        The figure of ``result`` already made by :func:`fit_figure` (so that one
+        figure gives both ``fit.png`` and the report's SVG); default: made here.
+    """
+    p = check_plot_path(path, force)
+    return save_figure(figure if figure is not None else fit_figure(result, title), p)
+
+
+def fit_figure(result: Result, title: str | None = None) -> Figure:
+    """The Rietveld figure of a refinement, laid out as in a paper.
+
+    Observed points, calculated and background lines, one row of hkl tick marks
+    per phase (refined Kα1 positions) below the pattern and the difference curve
+    offset below the ticks, all on one intensity axis; the legend names each phase
+    with its weight fraction and Rwp sits in the upper left corner.
     """
     from xtal.util.esd import format_esd
 
-    p = check_plot_path(path, force)
-    plt = _pyplot()
     cv = result.curves
     x, yo, yc, yb = _break_gaps(cv.x, cv.observed, cv.calculated, cv.background)
     diff = yo - yc
@@ -148,7 +183,8 @@ def plot_fit(
     n_rows = max(len(result.phases), 1)
     diff_offset = tick_top - n_rows * row - 0.03 * span - float(np.nanmax(diff))
 
-    fig, ax = plt.subplots(figsize=(10, 6))
+    fig = new_figure((10, 6))
+    ax = fig.subplots()
     ax.plot(x, yo, linestyle="none", marker="o", markersize=1.6, markerfacecolor="none",
             markeredgewidth=0.5, color="black", label="observed")
     ax.plot(x, yc, color="tab:red", lw=0.8, label="calculated")
@@ -178,9 +214,7 @@ def plot_fit(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    atomic_write_with(p, lambda tmp: fig.savefig(tmp, dpi=150))
-    plt.close(fig)
-    return p
+    return fig
 
 
 def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -6,7 +6,8 @@
 * ``<phase>.cif``: one refined structure per phase, esds in parentheses;
 * ``fit.png``: the Rietveld figure (:func:`xtal.io.plots.plot_fit`);
 * ``report.md``: the tables of :mod:`xtal.io.report_md`;
-* ``report.html``: the same and more as one self-contained page (:mod:`xtal.io.report_html`);
+* ``report.html``: the same and more as one self-contained page (:mod:`xtal.io.report_html`;
+  the analysis sections come from the caller, :func:`xtal.app.reports.analysis_sections`);
 * ``refine.log``: command line, start/end time, per-stage summary, warnings.
 
 Every file is first written into a temporary sibling directory (same parent, so
@@ -23,15 +24,23 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xtal.errors import InputError
 from xtal.io.cif_write import format_cif
-from xtal.io.files import atomic_write
-from xtal.io.plots import plot_fit
+from xtal.io.plots import figure_svg, fit_figure, plot_fit
 from xtal.io.report_md import format_report
 from xtal.refine.result import PhaseResult, Result
+from xtal.util.files import atomic_write
+
+if TYPE_CHECKING:
+    from xtal.io.report_html import Sections
+
+#: Returns the PNG bytes of ``fit.png`` and the SVG text of the same figure.
+Pictures = Callable[[], tuple[bytes, str]]
 
 RESULT_JSON = "result.json"
 FIT_PNG = "fit.png"
@@ -53,12 +62,15 @@ class RefineOutputs:
     log: Path
     cifs: dict[str, Path] = field(default_factory=dict)
     html: Path | None = None
+    extras: list[Path] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
         """Every file written, in a stable order."""
         html = [self.html] if self.html is not None else []
-        return [self.result_json, *self.cifs.values(), self.plot, self.report, *html, self.log]
+        plot = [self.plot] if self.html is not None else []
+        return [self.result_json, *self.cifs.values(), *plot, self.report, *html, self.log,
+                *self.extras]
 
 
 def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -169,7 +181,10 @@ def _g(v: float | None) -> str:
 
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
-                     force: bool = False) -> RefineOutputs:
+                     force: bool = False, report_sections: Sections | None = None,
+                     pictures: Pictures | None = None, plots: bool = True,
+                     extras: dict[str, Path | str] | None = None,
+                     report_extra: str = "") -> RefineOutputs:
     """Write every output of ``result`` into ``out_dir`` atomically (see module docstring).
 
     Parameters
@@ -182,6 +197,20 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         Contents of ``refine.log`` (see :func:`format_log`).
     force
         Replace a non-empty ``out_dir``.
+    report_sections
+        The analysis sections of ``report.html``
+        (:func:`xtal.app.reports.analysis_sections`); None leaves them out.
+    pictures
+        Returns ``fit.png`` (bytes) and the Rietveld SVG of ``report.html``
+        (:func:`xtal.io.plots.fit_pictures`), drawn elsewhere; called after the other
+        files are written.  Default: drawn here.
+    plots
+        Draw ``fit.png`` and write ``report.html`` (a series may leave them out).
+    extras
+        More files for the directory: name → text, or the path of a file to copy
+        (e.g. another engine's project and listing).
+    report_extra
+        Markdown appended to ``report.md`` (e.g. a cross-engine comparison).
 
     Returns
     -------
@@ -192,7 +221,13 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     try:
-        names = _write_all(result, tmp, log_text)
+        names = _write_all(result, tmp, log_text, report_sections,
+                           pictures if plots else False, report_extra)
+        for name, content in (extras or {}).items():
+            if isinstance(content, Path):
+                shutil.copyfile(content, tmp / name)
+            else:
+                atomic_write(tmp / name, content)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         _move_into_place(tmp, target)
     except BaseException:
@@ -205,11 +240,14 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         plot=target / FIT_PNG,
         log=target / LOG,
         cifs={n: target / f for n, f in names.items()},
-        html=target / "report.html",
+        html=target / "report.html" if plots else None,
+        extras=[target / n for n in (extras or {})],
     )
 
 
-def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
+def _write_all(result: Result, where: Path, log_text: str, report_sections: Sections | None,
+               pictures: Pictures | None | bool, report_extra: str = "") -> dict[str, str]:
+    """Every file into ``where``; ``pictures=False``: no fit.png and no report.html."""
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
     for name in result.phases:
@@ -218,13 +256,23 @@ def _write_all(result: Result, where: Path, log_text: str) -> dict[str, str]:
             fname = f"{Path(fname).stem}_{len(names) + 1}.cif"
         atomic_write(where / fname, refined_cif(result, name))
         names[name] = fname
-    plot_fit(result, where / FIT_PNG)
-    atomic_write(where / REPORT_MD, format_report(result))
+    atomic_write(where / REPORT_MD, format_report(result) + report_extra)
     atomic_write(where / LOG, log_text)
-    # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links)
+    if pictures is False:
+        return names
+    analysis = list(report_sections(result)) if report_sections is not None else []
+    if pictures is None or pictures is True:
+        figure = fit_figure(result)  # one figure: fit.png and the SVG of report.html
+        plot_fit(result, where / FIT_PNG, figure=figure)
+        svg = figure_svg(figure)
+    else:  # drawn elsewhere (a second process) while the rest was written
+        png, svg = pictures()
+        atomic_write(where / FIT_PNG, png)
+    # the self-contained HTML report (zoomable plot, symmetry, rings, CIF links), last:
+    # it links to the files above
     from xtal.io.report_html import write_report_html
 
-    write_report_html(where)
+    write_report_html(where, sections=lambda _: analysis, rietveld_svg=svg)
     return names
 
 

@@ -8,12 +8,10 @@ and the SVG namespace declarations, which browsers never fetch.
 
 Content (issue 4, item 6), Rietveld plot first so that it sits at a fixed place at
 the top of the page: agreement factors; per phase the cell with esds, weight
-fraction, R_Bragg and sites; symmetry (declared group and spglib's at 0.01 Å,
-:func:`xtal.analysis.symmetry.symmetry`); ring distortion where B–S units exist
-(:func:`xtal.analysis.rings.rings`); the phases side by side with their
-distinguishing reflections (:func:`xtal.analysis.compare.compare`); the refined
-parameters with esds; correlation warnings; relative links to the files of the
-result directory (CIFs first).
+fraction, R_Bragg and sites; the caller's analysis sections (symmetry, ring
+distortion, phases side by side: :mod:`xtal.app.reports` computes them, this module
+only lays them out); the refined parameters with esds; correlation warnings;
+relative links to the files of the result directory (CIFs first).
 
 The page is built as a list of blocks (heading, paragraph, table, figure, links)
 rendered twice, as HTML and as Markdown, so the two say the same thing.
@@ -25,19 +23,17 @@ import html
 import math
 import os
 import re
-import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xtal.errors import InputError
-from xtal.io.files import atomic_write, check_writable
 from xtal.refine.result import Result, Value
 from xtal.util.esd import format_esd
+from xtal.util.files import atomic_write, check_writable
 
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
-#: spglib tolerance (Å) quoted in the symmetry table.
-SYMPREC = 0.01
 _CELL = (("a", "a (Å)"), ("b", "b (Å)"), ("c", "c (Å)"), ("alpha", "α (°)"),
          ("beta", "β (°)"), ("gamma", "γ (°)"), ("volume", "V (Å³)"))
 _REFERENCES = (
@@ -93,10 +89,14 @@ class Links:
 
 
 Block = Heading | Para | Table | Figure | Links
+#: Sections computed elsewhere (analysis) from a result, placed after the phase tables.
+Sections = Callable[[Result], Sequence[Block]]
 
 
 # -- public ----------------------------------------------------------------------------------
-def write_report_html(result_dir: str | os.PathLike[str], force: bool = False) -> list[Path]:
+def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
+                      sections: Sections | None = None,
+                      rietveld_svg: str | None = None) -> list[Path]:
     """Write ``report.html`` (and ``report.md`` if there is none) into a result directory.
 
     Parameters
@@ -106,6 +106,12 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False) -
     force
         Overwrite an existing ``report.html``.  An existing ``report.md`` (the one
         ``xtal refine`` writes) is never overwritten.
+    sections
+        Computes the analysis sections from the result
+        (:func:`xtal.app.reports.analysis_sections`); None leaves them out.
+    rietveld_svg
+        The Rietveld figure as SVG text if the caller has it (:func:`xtal.io.plots.figure_svg`
+        of the figure that made ``fit.png``); default: drawn here.
 
     Returns
     -------
@@ -125,7 +131,8 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False) -
         raise InputError("directory holds no result.json (not a refinement result)", d)
     target = check_writable(d / REPORT_HTML, force)
     result = Result.load(d)
-    blocks = build_report(result, d)
+    blocks = build_report(result, d, sections(result) if sections is not None else (),
+                          rietveld_svg)
     title = "Rietveld refinement report"
     written = [atomic_write(target, render_html(blocks, title))]
     md = d / REPORT_MD
@@ -134,21 +141,24 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False) -
     return written
 
 
-def build_report(result: Result, result_dir: Path | None = None) -> list[Block]:
-    """The blocks of the report of ``result`` (links to files found in ``result_dir``)."""
+def build_report(result: Result, result_dir: Path | None = None,
+                 analysis: Sequence[Block] = (), rietveld_svg: str | None = None) -> list[Block]:
+    """The blocks of the report of ``result`` (links to files found in ``result_dir``).
+
+    ``analysis`` (symmetry, rings, phases side by side) goes after the phase tables.
+    """
     out: list[Block] = [_meta(result)]
     if result.stopped:
         out.append(Para(f"Refinement stopped: {result.stopped}. The values below are those "
                         "of the last good state.", warn=True))
     fit_png = result_dir is not None and (result_dir / "fit.png").is_file()
-    out.append(Figure(_rietveld_svg(result), "Rietveld plot: observed (points), calculated, "
+    svg = rietveld_svg if rietveld_svg is not None else _rietveld_svg(result)
+    out.append(Figure(svg, "Rietveld plot: observed (points), calculated, "
                       "background, difference (obs − calc) and hkl ticks per phase",
                       "rietveld-plot", "fit.png" if fit_png else None))
     out += _agreement(result)
     out += _phases(result)
-    out += _symmetry(result)
-    out += _rings(result)
-    out += _side_by_side(result)
+    out += list(analysis)
     out += _parameters(result)
     out += _correlations(result)
     out += _files(result_dir)
@@ -217,85 +227,6 @@ def _phases(r: Result) -> list[Block]:
     return out
 
 
-def _symmetry(r: Result) -> list[Block]:
-    from xtal.analysis.symmetry import TOLERANCES, symmetry
-
-    rows = []
-    for name, pr in r.phases.items():
-        rep = symmetry(pr.phase, tuple(sorted({*TOLERANCES, SYMPREC})))
-        at = next(x for x in rep.ladder if abs(x.tolerance - SYMPREC) < 1e-12)
-        found = "spglib failed" if at.symbol is None else f"{at.symbol} ({at.number})"
-        pseudo = ("none" if rep.pseudo_symmetry_tolerance is None else
-                  f"{rep.pseudo_symmetry_symbol} ({rep.pseudo_symmetry_number}) from "
-                  f"{rep.pseudo_symmetry_tolerance:g} Å")
-        rows.append([name, f"{rep.declared_symbol} ({rep.declared_number})", found, pseudo,
-                     f"{rep.formula_units:.4g}", f"{rep.density:.4f}",
-                     f"{rep.mean_atomic_volume:.3f}"])
-    return [Heading(2, "Symmetry"),
-            Para(f"Declared space group and the group spglib finds at {SYMPREC:g} Å, atoms "
-                 "typed by element and occupancy; pseudo-symmetry: the smallest tolerance at "
-                 "which a group higher than the declared one appears."),
-            Table(["phase", "declared", f"spglib at {SYMPREC:g} Å", "higher group",
-                   "Z", "density (g/cm³)", "mean atomic volume (cm³/mol)"], rows,
-                  numeric_from=4, css_id="symmetry")]
-
-
-def _rings(r: Result) -> list[Block]:
-    from xtal.analysis.rings import rings
-
-    summary, units, absent = [], [], []
-    for name, pr in r.phases.items():
-        try:
-            rep = rings(pr.phase)
-        except InputError as err:
-            absent.append(f"{name}: {err.message}")
-            continue
-        summary.append([name, str(len(rep.rings)), f"{rep.mean_edge:.4f}",
-                        f"{rep.mean_distortion_index:.3e}", f"{rep.max_distortion_index:.3e}",
-                        f"{rep.mean_angle_variance:.3g}", f"{rep.mean_shape_measure:.3g}"])
-        for u in rep.units:
-            units.append([name, u.label, f"{u.occupancy:.4g}",
-                          " ".join(f"{b:.4f}" for b in u.bond_lengths),
-                          " ".join(f"{a:.2f}" for a in u.angles), f"{u.out_of_plane:.4f}"])
-    if not summary:
-        return [Heading(2, "B–S ring distortion"),
-                Para("No phase has B–S units: " + "; ".join(absent))]
-    out: list[Block] = [
-        Heading(2, "B–S ring distortion"),
-        Para("Δ: Baur edge-length distortion index; σ²: angle variance against 120°; "
-             "CSM: continuous shape measure against a regular hexagon (0 = regular)."),
-        Table(["phase", "rings", "mean edge (Å)", "mean Δ", "max Δ", "mean σ² (°²)",
-               "mean CSM"], summary, css_id="rings"),
-        Table(["phase", "B site", "occupancy", "B–S (Å)", "S–B–S (°)", "out of plane (Å)"],
-              units, numeric_from=2, css_id="bs3-units"),
-    ]
-    if absent:
-        out.append(Para("Without B–S units: " + "; ".join(absent)))
-    return out
-
-
-def _side_by_side(r: Result) -> list[Block]:
-    if len(r.phases) < 2:
-        return []
-    from xtal.analysis.compare import compare
-    from xtal.io.compare_output import overlay_svg
-
-    comp = compare([r])
-    header, rows = comp.distinguishing_table()
-    return [
-        Heading(2, "Phases side by side"),
-        Table(*comp.table(), css_id="compare"),
-        Heading(3, "Distinguishing reflections"),
-        Para(f"Peaks of one phase more than one instrumental FWHM from every peak of the "
-             f"others, above {100 * comp.min_intensity:g} % of their phase's strongest "
-             f"(refined cells and instrument, λ = {comp.instrument.lam1:.5f} Å)."),
-        Table(header, rows, numeric_from=2, css_id="distinguishing") if rows
-        else Para("None: every peak overlaps a peak of another phase."),
-        Figure(overlay_svg(comp), "Simulated pattern of each refined phase (scaled to 100, "
-               "offset), hkl ticks, ▼ distinguishing reflections", "overlay-plot"),
-    ]
-
-
 def _parameters(r: Result) -> list[Block]:
     rows = [[n, _v(v)] for n, v in r.parameters.items() if v.esd is not None]
     return [Heading(2, "Refined parameters"),
@@ -332,14 +263,9 @@ def _files(d: Path | None) -> list[Block]:
 
 # -- figures ---------------------------------------------------------------------------------
 def _rietveld_svg(result: Result) -> str:
-    import matplotlib
+    from xtal.io.plots import figure_svg, fit_figure
 
-    from xtal.io.plots import plot_fit
-
-    with tempfile.TemporaryDirectory() as tmp, matplotlib.rc_context({"svg.fonttype": "path"}):
-        path = Path(tmp) / "fit.svg"
-        plot_fit(result, path)
-        return path.read_text(encoding="utf-8")
+    return figure_svg(fit_figure(result))
 
 
 def _inline_svg(svg: str, prefix: str) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xtal.io.files import atomic_write, check_writable
 from xtal.refine.result import PhaseResult, Result, Value
 from xtal.util.esd import format_esd
+from xtal.util.files import atomic_write, check_writable
 
 _CELL = (("a", "a (Å)"), ("b", "b (Å)"), ("c", "c (Å)"), ("alpha", "α (°)"),
          ("beta", "β (°)"), ("gamma", "γ (°)"), ("volume", "V (Å³)"))

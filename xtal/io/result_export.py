@@ -18,8 +18,8 @@ from pathlib import Path
 
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
-from xtal.io.files import atomic_write, check_writable
 from xtal.refine.result import Result
+from xtal.util.files import atomic_write, check_writable
 
 
 def load_result(path: str | os.PathLike[str]) -> Result:

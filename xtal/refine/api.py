@@ -88,14 +88,15 @@ def refine_values(
         le_bail=le_bail,
         internal_standard=internal_standard,
     )
-    return run(
-        problem,
-        make_engine(engine),
-        constraints=constraints,
-        fix=fix,
-        start=start,
-        progress=progress,
-    )
+    eng = make_engine(engine)
+    try:
+        return run(
+            problem, eng, constraints=constraints, fix=fix, start=start, progress=progress
+        )
+    finally:
+        close = getattr(eng, "close", None)
+        if isinstance(engine, str) and close is not None:
+            close()  # an engine made here (GSAS-II's holds a worker process)
 
 
 def make_problem(

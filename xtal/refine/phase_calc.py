@@ -204,12 +204,14 @@ class PhaseCalc:
         """Multiply each reflection's extracted |F|² by I_obs/I_calc (Le Bail's iteration).
 
         ``ratio`` per reflection, from the Rietveld partition of the observed pattern
-        (:func:`xtal.refine.metrics.partition`); reflections with no observed share keep
-        their value.
+        (:func:`xtal.refine.metrics.partition`); one iteration changes a value by a factor
+        0.05–20 at most.
         """
         assert self.extracted is not None
-        good = np.isfinite(ratio) & (ratio > 0)
-        self.extracted = np.where(good, self.extracted * np.where(good, ratio, 1.0), 0.0)
+        # a reflection the partition finds empty shrinks but is never set to 0: the next
+        # iteration's share (after the background moved) can bring it back
+        r = np.where(np.isfinite(ratio), ratio, 1.0)
+        self.extracted = self.extracted * np.clip(r, 0.05, 20.0)
 
     def site_override(self, path: ParamPath, v2: dict[str, float]) -> dict[int, tuple] | None:
         """The changed site's values in ``v2`` when ``path`` is a site parameter."""

@@ -291,7 +291,7 @@ class Result:
 
     def save(self, path: str | os.PathLike[str], force: bool = False) -> Path:
         """Write ``result.json`` atomically."""
-        from xtal.io.files import atomic_write, check_writable
+        from xtal.util.files import atomic_write, check_writable
 
         return atomic_write(check_writable(path, force), self.dumps())
 

@@ -34,9 +34,10 @@ from xtal.refine.model import RietveldModel
 from xtal.refine.parameters import Restraint
 
 SVD_CUTOFF = 1e-9  # relative eigenvalue of the scaled normal matrix below which no step is taken
-MAX_PLAN_ROUNDS = 3  # times a stage continues after its end-of-stage plan refresh moved χ²
+MAX_PLAN_ROUNDS = 4  # times a stage continues after its end-of-stage refresh moved χ²
 PLAN_TOLERANCE = 1e-3  # relative χ² change a plan refresh may cause before the stage goes on
 LE_BAIL_START = 5  # Le Bail iterations at the start of a stage (one after each accepted step)
+LE_BAIL_END = 20  # and at its end, before deciding whether it has converged
 
 
 @dataclass
@@ -196,12 +197,16 @@ class Solver:
             cycles_left -= used
             out.cycles += used
             out.converged = converged
-            # the final point is drawn with choices made for it (see plans_stale)
+            # the final point is drawn with choices made for it (see plans_stale), and Le
+            # Bail intensities are iterated to convergence there
             before = point[4]
             self.model.refresh_plans(st.at(st.u))
+            if self.model.has_le_bail:
+                self._le_bail(st, LE_BAIL_END)
             point = self._point(st.at(st.u), st.lin, None)  # χ² only: a Jacobian if it goes on
             st.base.update({n: point[0][n] for n in st.lin})
-            if point[4] <= before * (1 + PLAN_TOLERANCE) or cycles_left <= 0 or not st.movable:
+            moved = abs(point[4] - before) > PLAN_TOLERANCE * before
+            if not moved or cycles_left <= 0 or not st.movable:
                 break
         if point[4] > out.chi2_start * (1 + 1e-12):
             # a plan change cost more than the stage gained: keep where the stage began

@@ -6,7 +6,7 @@
   index ``index.json`` (original path, date added, sha256, provenance).  The data dir
   is ``platformdirs.user_data_dir('xtal')`` unless the environment variable
   ``XTAL_DATA_DIR`` says otherwise.  Files are written atomically
-  (:mod:`xtal.io.files`), so the directory never holds half a file.
+  (:mod:`xtal.util.files`), so the directory never holds half a file.
 * ``Na3BS3-monoclinic`` (ICSD 411608) is licensed data and is never shipped: it can
   only be registered, and only a CIF that passes :func:`validate_na3bs3_monoclinic`.
 
@@ -25,8 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
 
 from xtal.crystal.phase import Phase
 from xtal.errors import InputError
@@ -49,10 +47,8 @@ _NOT_SHIPPED = {
 }
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+\-]{0,63}$")
 
-# B–S bond window and planarity of a BS3 unit (B–S ≈ 1.81 Å in thioborates)
-BS_MIN, BS_MAX = 1.70, 1.95
-PLANAR_ANGLE_SUM = 355.0  # degrees
-PLANAR_OUT_OF_PLANE = 0.1  # Å
+#: A check a CIF must pass to be registered: raises InputError naming the file.
+Validator = Callable[[Phase, Path], None]
 
 
 @dataclass(frozen=True)
@@ -173,7 +169,8 @@ def list_structures() -> list[StructureInfo]:
 
 # -- registration --------------------------------------------------------------------------
 def register_structure(
-    path: str | os.PathLike[str], name: str, force: bool = False
+    path: str | os.PathLike[str], name: str, force: bool = False,
+    validate: Validator | None = None,
 ) -> StructureInfo:
     """Validate a CIF and copy it into the user's structure registry.
 
@@ -182,10 +179,12 @@ def register_structure(
     path
         The CIF to register (it is copied byte for byte; the original is not touched).
     name
-        Name to load it by.  ``Na3BS3-monoclinic`` must pass
-        :func:`validate_na3bs3_monoclinic`; other names need a readable CIF.
+        Name to load it by.
     force
         Replace an existing registration of the same name.
+    validate
+        Called with the phase read from ``path`` (and the path) before anything is
+        written; without it a readable CIF is enough.
 
     Raises
     ------
@@ -194,7 +193,7 @@ def register_structure(
         registration without ``force``.
     """
     from xtal.io.cif import read_cif
-    from xtal.io.files import atomic_write
+    from xtal.util.files import atomic_write
 
     src = Path(path)
     name = name.strip()
@@ -206,9 +205,8 @@ def register_structure(
     if _shipped_name(name) is not None:
         raise InputError(f"'{name}' is the name of a shipped structure; choose another name")
     phase = read_cif(src, name=name)
-    validator = _VALIDATORS.get(name.lower())
-    if validator is not None:
-        validator(phase, src)
+    if validate is not None:
+        validate(phase, src)
     index = _read_index()
     old = index.get(name.lower())
     if old is not None and not force:
@@ -247,84 +245,7 @@ def register_structure(
     )
 
 
-def validate_na3bs3_monoclinic(phase: Phase, path: str | os.PathLike[str] | None = None) -> None:
-    """Check that ``phase`` is a plausible monoclinic Na3BS3 model.
-
-    Criteria (physics.md §1: isolated trigonal-planar BS3 units): the composition
-    reduces to Na3BS3; the space group is monoclinic; every B site has exactly three
-    S neighbours within 1.70–1.95 Å (periodic images included) and the BS3 unit is
-    planar: sum of the three S–B–S angles ≥ 355° or B within 0.1 Å of the S3 plane.
-
-    Raises
-    ------
-    InputError
-        Naming the file and the first criterion that fails.
-    """
-    formula = phase.formula_and_z[0]
-    if formula != {"Na": 3, "B": 1, "S": 3}:
-        raise InputError(f"not Na3BS3: the composition reduces to {phase.formula}", path)
-    if phase.space_group.crystal_system != "monoclinic":
-        raise InputError(
-            f"not monoclinic Na3BS3: space group {phase.space_group.hm_compact}"
-            f" (No. {phase.space_group.number}) is {phase.space_group.crystal_system}",
-            path,
-        )
-    for site in phase.sites:
-        if site.element != "B":
-            continue
-        vecs = neighbour_vectors(phase, site.xyz, "S", BS_MIN, BS_MAX)
-        if len(vecs) != 3:
-            raise InputError(
-                f"not Na3BS3 with BS3 units: B site {site.label} has {len(vecs)} S within"
-                f" {BS_MIN}-{BS_MAX} Å (expected 3)",
-                path,
-            )
-        angle_sum, height = _planarity(vecs)
-        if angle_sum < PLANAR_ANGLE_SUM and height > PLANAR_OUT_OF_PLANE:
-            raise InputError(
-                f"not Na3BS3 with planar BS3 units: at B site {site.label} the S-B-S angles sum"
-                f" to {angle_sum:.1f}° and B is {height:.2f} Å out of the S3 plane",
-                path,
-            )
-
-
-def neighbour_vectors(
-    phase: Phase, frac: tuple[float, float, float], element: str, rmin: float, rmax: float
-) -> np.ndarray:
-    """Cartesian vectors (Å) from ``frac`` to every ``element`` atom with rmin ≤ r ≤ rmax.
-
-    All atoms of the cell and their images in the 5×5×5 block of neighbouring cells
-    are searched, so bonds across cell edges are found.
-    """
-    atoms = phase.atoms
-    sel = np.array([e == element for e in atoms.elements], dtype=bool)
-    if not sel.any():
-        return np.zeros((0, 3))
-    rng = np.arange(-2, 3)
-    shifts = np.array(np.meshgrid(rng, rng, rng, indexing="ij")).reshape(3, -1).T
-    d = atoms.frac[sel][None, :, :] + shifts[:, None, :] - np.asarray(frac)
-    cart = d.reshape(-1, 3) @ phase.cell.matrix
-    r = np.linalg.norm(cart, axis=1)
-    return cart[(r >= rmin) & (r <= rmax)]
-
-
-_VALIDATORS: dict[str, Callable[[Phase, Path], None]] = {
-    MONOCLINIC.lower(): validate_na3bs3_monoclinic,
-}
-
-
 # -- helpers -------------------------------------------------------------------------------
-def _planarity(vecs: np.ndarray) -> tuple[float, float]:
-    """Sum of the three S–B–S angles (degrees) and B's distance to the S3 plane (Å)."""
-    total = 0.0
-    for i, j in ((0, 1), (0, 2), (1, 2)):
-        c = vecs[i] @ vecs[j] / (np.linalg.norm(vecs[i]) * np.linalg.norm(vecs[j]))
-        total += float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
-    normal = np.cross(vecs[1] - vecs[0], vecs[2] - vecs[0])
-    height = abs(float(vecs[0] @ normal)) / float(np.linalg.norm(normal))
-    return total, height
-
-
 def _looks_like_path(x: str | os.PathLike[str]) -> bool:
     if isinstance(x, os.PathLike):
         return True

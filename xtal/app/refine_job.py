@@ -1,0 +1,152 @@
+"""The refinement job of ``xtal refine`` and ``make demo``: files in, result directory out.
+
+:func:`run_refinement` validates every input (pattern, phases, instrument, recipe,
+range, output directory) before it computes or writes anything, refines with a live
+progress display on stderr, and writes the output directory atomically
+(:func:`xtal.io.refine_output.write_refinement`, with the analysis sections of
+``report.html`` from :mod:`xtal.app.reports`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xtal.errors import InputError, XtalError
+
+FCJ_CHOICES = ("gsas2", "exact")
+
+
+@dataclass(frozen=True)
+class RefineRequest:
+    """Everything ``xtal refine`` was asked to do (paths and names as the user gave them)."""
+
+    data: Path
+    phases: tuple[str, ...]
+    out: Path
+    instrument: Path | None = None
+    recipe: str | None = None
+    two_theta_range: tuple[float, float] | None = None
+    exclude: tuple[tuple[float, float], ...] = ()
+    fix: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
+    fcj: str = "gsas2"
+    force: bool = False
+    engine: str = "native"
+    le_bail: tuple[str, ...] = ()
+    internal_standard: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()
+
+
+def run_refinement(req: RefineRequest, command: str, console: Console | None = None):
+    """Validate, refine, write the output directory; return ``(result, outputs)``.
+
+    The shared path of ``xtal refine`` and ``make demo``.  Raises
+    :class:`~xtal.errors.InputError` (before anything is written) on bad input.
+    """
+    from xtal.app.cross_check import ENGINES, refine_with
+    from xtal.app.pictures import PictureWorker
+    from xtal.app.refine import le_bail_phase
+    from xtal.app.reports import analysis_sections
+    from xtal.io.instprm import read_instrument
+    from xtal.io.library import load_phase
+    from xtal.io.patterns import read_pattern
+    from xtal.io.refine_output import check_output_dir, format_log, write_refinement
+    from xtal.refine.recipe import load_recipe
+
+    err = console or Console(stderr=True)
+    started = _dt.datetime.now().astimezone()
+    # -- validate everything first: nothing is computed in vain, nothing half-written
+    if req.engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not '{req.engine}'")
+    if req.engine != "native":
+        from xtal.refine.gsas2 import require_gsas2
+
+        require_gsas2()
+    if req.fcj not in FCJ_CHOICES:
+        raise InputError(f"--fcj must be one of {', '.join(FCJ_CHOICES)}, not '{req.fcj}'")
+    if req.two_theta_range is not None and not req.two_theta_range[0] < req.two_theta_range[1]:
+        raise InputError(f"--range {req.two_theta_range[0]:g} {req.two_theta_range[1]:g}:"
+                         " LO must be below HI")
+    for lo, hi in req.exclude:
+        if not lo < hi:
+            raise InputError(f"--exclude {lo:g} {hi:g}: LO must be below HI")
+    if not req.phases and not req.le_bail:
+        raise InputError("give at least one --phase or --le-bail")
+    check_output_dir(req.out, req.force)
+    # a second process imports matplotlib and draws fit.png while this one reads and refines
+    with PictureWorker() as worker:
+        pattern = read_pattern(req.data)[0]
+        phases = [load_phase(p) for p in req.phases]
+        le_bail = [le_bail_phase(p) for p in req.le_bail]
+        instrument = read_instrument(req.instrument) if req.instrument is not None else None
+        recipe = _load_recipe(load_recipe, req.recipe)
+
+        if req.two_theta_range is not None or req.exclude:
+            lo, hi = req.two_theta_range or (None, None)
+            pattern.select(lo, hi, list(req.exclude))  # raises if no points are left
+
+        # -- refine, with stage / cycle / Rwp on stderr.  The display starts with the first
+        # cycle, so an error found while the model is set up stays a one-line message.
+        bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                       TextColumn("cycle {task.fields[cycle]}"),
+                       TextColumn("Rwp {task.fields[rwp]}"), TimeElapsedColumn(), console=err)
+        tasks: list = []
+
+        def progress(stage: str, cycle: int, rwp: float) -> None:
+            if not tasks:
+                bar.start()
+                tasks.append(bar.add_task(stage, cycle="-", rwp="-"))
+            bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
+
+        try:
+            run = refine_with(req.engine, pattern, phases, instrument, recipe,
+                              two_theta_range=req.two_theta_range, exclude=list(req.exclude),
+                              fix=list(req.fix), constraints=list(req.constraints),
+                              fcj=req.fcj, le_bail=le_bail,
+                              internal_standard=req.internal_standard,
+                              roles=dict(req.roles) or None, progress=progress)
+        finally:
+            if tasks:
+                bar.stop()
+        finished = _dt.datetime.now().astimezone()
+        with run:
+            result = run.result
+            outputs = write_refinement(result, req.out, force=req.force,
+                                       log_text=format_log(result, command, started, finished),
+                                       report_sections=analysis_sections,
+                                       pictures=worker.submit(result), extras=run.extras,
+                                       report_extra=run.report_extra)
+    return result, outputs
+
+
+def _load_recipe(load_recipe, name: str | None):
+    # a recipe with a table missing a required key is bad input, not a crash
+    try:
+        return load_recipe(name)
+    except XtalError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"recipe is malformed ({type(exc).__name__}: {exc})", name) from None
+
+
+def summary_table(result) -> Table:
+    """Cells, weight fractions and R_Bragg of each phase, Rwp in the title."""
+    from xtal.io.report_md import format_value as _v
+    from xtal.io.report_md import format_wt_percent as _wt
+
+    table = Table(title=f"Rwp = {100 * result.rwp:.2f} %   GOF = {result.gof:.2f}"
+                        f"   ({result.n_points} points, {result.n_parameters} parameters)")
+    for col in ("phase", "a (Å)", "b (Å)", "c (Å)", "α β γ (°)", "V (Å³)", "wt%", "R_Bragg (%)"):
+        table.add_column(col, justify="left" if col == "phase" else "right")
+    for name, pr in result.phases.items():
+        c = pr.cell
+        table.add_row(name, _v(c["a"]), _v(c["b"]), _v(c["c"]),
+                      " ".join(_v(c[k]) for k in ("alpha", "beta", "gamma")), _v(c["volume"]),
+                      _wt(pr.weight_fraction), f"{100 * pr.r_bragg:.2f}")
+    return table
