@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,13 @@ def write_bomb(path: Path) -> Path:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="xtal-bench-readers-"))
+    try:
+        run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp: Path) -> None:
     base = probe(IMPORT_ONLY)
     print(f"baseline: interpreter + xtal readers imported: {base['rss_mb']:.0f} MB peak RSS")
     lt = probe(LOADTXT, write_xy(tmp / "p2000000.xy", 2_000_000))
