@@ -114,7 +114,7 @@ CASES = [
     ),
     Bad(
         "negative-adp",
-        {"adp.cif": cif(sites="Na1 Na 0.666667 0.333333 0.2467 1 -0.5\nS1 S 0 0 0 1 1.0\n")},
+        {"adp.cif": cif(sites="Na1 Na 0.666667 0.333333 0.2467 1 -20\nS1 S 0 0 0 1 1.0\n")},
         ("adp.cif",),
         "adp.cif",
         "negative ADP",

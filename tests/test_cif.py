@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xtal.crystal.wyckoff import wyckoff_sites
-from xtal.errors import InputError
+from xtal.errors import InputError, InputWarning
 from xtal.io.cif import DEFAULT_B_ISO, parse_number, read_cif, read_cifs
 
 EIGHT_PI2 = 8 * np.pi**2
@@ -142,11 +142,22 @@ def test_old_symmetry_tags_and_hm_only(shared: Path) -> None:
     assert na2s.space_group.number == 225 and na2s.space_group.order == 192
 
 
-def test_read_cifs_all_blocks(tmp_path: Path) -> None:
-    text = good().replace("data_t", "data_first") + good().replace("data_t", "data_second")
+def test_read_cifs_all_blocks_and_choosing_one(tmp_path: Path) -> None:
+    text = good().replace("data_t", "data_first") + good().replace(
+        "data_t", "data_second").replace("0.2467", "0.2500")
     phases = read_cifs(write(tmp_path, text))
-    assert [p.name for p in phases] == ["first", "second"]
-    assert read_cif(write(tmp_path, text, "u.cif")).name == "first"
+    assert [p.name for p in phases] == ["t_first", "t_second"]
+    path = write(tmp_path, text, "u.cif")
+    with pytest.raises(InputError) as exc:  # two structures: never the first without a word
+        read_cif(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}: ") and "first, second" in msg and "u.cif#BLOCK" in msg
+    second = read_cif(f"{path}#second")
+    assert second.name == "u" and second.extra["data_block"] == "second"
+    assert second.sites[0].xyz[2] == 0.25
+    assert read_cif(path, block="FIRST").sites[0].xyz[2] == 0.2467
+    with pytest.raises(InputError, match="no data block 'third'.*first, second"):
+        read_cif(f"{path}#third")
 
 
 # -- Wyckoff letters and multiplicities against independent references -----------------------
@@ -225,7 +236,7 @@ BAD = {
         "disagrees",
     ),
     "occupancy": (good("Na1 Na 0 0 0 1.5 1\n"), "occupancy 1.5 > 1"),
-    "negative_b": (good("Na1 Na 0 0 0 1 -0.5\n"), "negative ADP"),
+    "negative_b": (good("Na1 Na 0 0 0 1 -20\n"), "negative ADP"),
     "no_sites": (P3_HEAD + P3_OPS, "no atom sites"),
     "unknown_sg": (
         P3_HEAD + "_space_group_name_H-M_alt 'P 7'\n" + SITES_HEAD + "Na1 Na 0 0 0 1 1\n",
@@ -253,13 +264,17 @@ def test_missing_file(tmp_path: Path) -> None:
         read_cif(tmp_path / "nope.cif")
 
 
-def test_negative_u_iso(tmp_path: Path) -> None:
+def test_slightly_negative_u_iso_is_a_warning(tmp_path: Path) -> None:
     text = good("Na1 Na 0 0 0 1 1\n").replace(
         "_atom_site_B_iso_or_equiv", "_atom_site_U_iso_or_equiv"
     )
-    text = text.replace("0 0 0 1 1\n", "0 0 0 1 -0.01\n")
-    with pytest.raises(InputError, match="negative ADP"):
-        read_cif(write(tmp_path, text))
+    path = write(tmp_path, text.replace("0 0 0 1 1\n", "0 0 0 1 -0.01\n"))
+    with pytest.warns(InputWarning, match=r"site Na1: negative ADP Uiso -0.01 Å²") as rec:
+        ph = read_cif(path)
+    assert str(path) in str(rec[0].message)
+    assert ph.sites[0].b_iso == 0.0 and ph.extra["warnings"]
+    with pytest.raises(InputError, match="negative ADP"):  # far below zero: an error
+        read_cif(write(tmp_path, text.replace("0 0 0 1 1\n", "0 0 0 1 -0.2\n"), "n.cif"))
 
 
 def test_unknown_symbol_with_operators_is_a_remark(tmp_path: Path) -> None:
@@ -285,3 +300,14 @@ def test_setting_unknown_to_spglib_gives_no_letter(tmp_path: Path) -> None:
     ph = read_cif(write(tmp_path, text))
     assert ph.space_group.number == 18
     assert ph.sites[0].multiplicity == 4 and ph.sites[0].wyckoff == ""
+
+
+def test_load_phase_with_a_block_in_the_name(tmp_path: Path, monkeypatch) -> None:
+    import xtal
+
+    text = good().replace("data_t", "data_first") + good().replace("data_t", "data_second")
+    write(tmp_path, text, "two.cif")
+    monkeypatch.chdir(tmp_path)
+    assert xtal.load_phase("two.cif#second").extra["data_block"] == "second"
+    with pytest.raises(InputError, match="holds 2 structures"):
+        xtal.load_phase("two.cif")

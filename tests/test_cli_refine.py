@@ -219,8 +219,10 @@ def test_degenerate_scales_do_not_stop_the_refinement(tmp_path: Path, example: P
     from xtal.io.library import shipped_path
 
     text = shipped_path("Na2S").read_text(encoding="utf-8")
-    (tmp_path / "copy.cif").write_text(re.sub(r"^data_\S+", "data_Na2S_copy", text, flags=re.M))
-    proc = run_xtal(tmp_path, *refine_args(example, "out", phases=(*PHASES, "copy.cif")))
+    # a phase without _pd_phase_name is named after its file
+    (tmp_path / "Na2S_copy.cif").write_text(re.sub(r"^data_\S+", "data_Na2S_copy", text,
+                                                   flags=re.M))
+    proc = run_xtal(tmp_path, *refine_args(example, "out", phases=(*PHASES, "Na2S_copy.cif")))
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
     d = json.loads((out / "result.json").read_text(encoding="utf-8"))

@@ -46,7 +46,6 @@ def _random_instrument(rng: np.random.Generator, single: bool) -> Instrument:
         Y=float(rng.normal(0, 3)),
         Z=float(rng.normal(0, 1)),
         sh_l=float(rng.uniform(0, 0.05)),
-        radiation="neutron" if rng.uniform() < 0.3 else "xray",
     )
 
 
@@ -167,14 +166,20 @@ def test_gsas_prm_pbso4_xray() -> None:
 
 
 @needs_data
-def test_gsas_prm_d1a_neutron_single_wavelength() -> None:
-    ins = read_instrument(PBSO4 / "inst_d1a.prm")
-    assert ins.radiation == "neutron"
-    assert ins.lam1 == pytest.approx(1.909) and ins.lam2 is None
-    assert ins.zero == pytest.approx(-0.001)  # −0.1 centidegrees
-    assert (ins.U, ins.V, ins.W) == pytest.approx((354.031, -760.404, 651.592))
-    assert ins.sh_l == 0.002  # type 1: no S/L, H/L -> GSAS-II's default
-    np.testing.assert_array_equal(ins.polarization_factor(np.array([20.0, 90.0])), [1.0, 1.0])
+def test_neutron_instruments_are_refused_until_neutron_scattering_exists(tmp_path: Path) -> None:
+    # issue 7, item 5: X-ray form factors and polarisation must never be applied to neutrons
+    with pytest.raises(InputError) as err:
+        read_instrument(PBSO4 / "inst_d1a.prm")  # HTYPE PNCR (D1A, 1.909 Å)
+    msg = _assert_one_line_naming(err, PBSO4 / "inst_d1a.prm")
+    assert "'PNCR' is a neutron instrument" in msg and "cannot be used yet" in msg
+    for kind in ("PNC", "PNT"):
+        path = _write(tmp_path, f"{kind}.instprm", GOOD.replace("Type:PXC", f"Type:{kind}"))
+        with pytest.raises(InputError, match=f"Type '{kind}' is a neutron instrument"):
+            read_instrument(path)
+    written = write_instprm(Instrument(lam1=1.909, lam2=None, radiation="neutron"),
+                            tmp_path / "n.instprm")
+    with pytest.raises(InputError, match="neutron"):
+        read_instrument(written)
 
 
 @needs_data

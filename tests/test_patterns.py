@@ -80,7 +80,7 @@ def test_rbnb2o5f_xrdml_and_the_authors_fullprof_dat():
     assert p.x[-1] == pytest.approx(119.98845, abs=1e-5)
     assert p.step == pytest.approx(0.0131303, abs=1e-6)
     assert (p.wavelength, p.wavelength2, p.ratio) == (1.5405980, 1.5444260, 0.5)
-    assert p.metadata["counting_time_s"] == pytest.approx(598.995)
+    assert p.metadata["count_time_s"] == pytest.approx(598.995)
     assert p.metadata["radius_mm"] == 240.0
     dat = one(FULLPROF_DAT)
     assert dat.x.size == 8757
@@ -487,7 +487,7 @@ def test_xrdml_two_scans_listed_positions(tmp_path):
     np.testing.assert_allclose(b.x, X + 50)
     np.testing.assert_array_equal(b.y, Y[::-1])
     assert (b.wavelength, b.wavelength2, b.ratio) == (1.78901, 1.79290, 0.5)
-    assert a.metadata["counting_time_s"] == 2.0 and a.name == "two-scans scan 1"
+    assert a.metadata["count_time_s"] == 2.0 and a.name == "two-scans scan 1"
 
 
 def test_brml_round_trip(tmp_path):
@@ -574,7 +574,7 @@ def test_missing_file(tmp_path):
         ("10 1\n11 nan\n12 3\n", ("NaN or infinite count at point 2",)),
         ("10 1\n11 -2\n12 3\n", ("negative counts",)),
         ("10 1\n12 2\n11 3\n", ("not strictly increasing",)),
-        ("10 1\n11 2 3\n", ("line 2 has 3 column(s)",)),
+        ("10 1\n11 2 3\n", ("line 2 has 3 value(s), 2 expected",)),
         ("only a header\n", ("no numeric data lines",)),
     ],
 )
@@ -727,3 +727,53 @@ def test_registry_is_declarative_and_lazy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------------------------
+# Metadata: temperature and time (issue 9, item 2)
+# ----------------------------------------------------------------------------------------------
+
+SEQ = SHARED / "real" / "cucr2o4_cuo_seq_11bm"
+
+
+@needs_shared
+def test_fxye_series_temperatures_and_times():
+    files = sorted(SEQ.glob("OH_*.fxye"))
+    assert len(files) == 17
+    temps, setpoints, times = [], [], []
+    for f in files:
+        p = one(f)
+        header = f.read_text().splitlines()[:15]
+        by_hand = {ln[1:].split("=")[0].strip(): ln.split("=", 1)[1].strip()
+                   for ln in header if ln.startswith("#") and "=" in ln}
+        assert p.metadata["temperature_K"] == float(by_hand["Temp (K)"])
+        assert p.metadata["temperature_setpoint_K"] == float(by_hand["Scan Comment"])
+        temps.append(p.metadata["temperature_K"])
+        setpoints.append(p.metadata["temperature_setpoint_K"])
+        times.append(p.metadata["time"])
+    # ../shared/data/README.md: name order = temperature order, 7-290 K, set-point above the
+    # sample temperature (by 1.5-10.3 K in these headers)
+    assert temps == sorted(temps) and 6 < temps[0] < 8 and 285 < temps[-1] < 291
+    diff = np.subtract(setpoints, temps)
+    assert np.all((diff > 1.5) & (diff < 10.5))
+    assert times == sorted(times) and times[0] == "2011-04-25T12:35:45.325926"
+
+
+@needs_shared
+def test_times_of_the_real_lab_files():
+    assert one(XRDML).metadata["time"] == "2022-03-04T" + one(XRDML).metadata["date"][11:]
+    raw = one(LAB6)
+    assert raw.metadata["time"].startswith("20") and "T" in raw.metadata["time"]
+    assert "temperature_K" not in raw.metadata  # a RAW v3 header carries none
+
+
+def test_xrdml_non_ambient_temperature(tmp_path):
+    data = xrdml_file([(X, Y, False)]).replace(
+        b"<dataPoints>",
+        b'<nonAmbientPoints type="Temperature"><nonAmbientValues unit="K">473.0 474.0 475.0'
+        b"</nonAmbientValues></nonAmbientPoints><dataPoints>")
+    p = one(_write(tmp_path / "hot.xrdml", data))
+    assert p.metadata["temperature_K"] == pytest.approx(474.0)
+    celsius = data.replace(b'unit="K">473.0 474.0 475.0', b'unit="Celsius">200.0')
+    assert one(_write(tmp_path / "c.xrdml", celsius)).metadata["temperature_K"] == pytest.approx(
+        473.15)

@@ -131,7 +131,7 @@ def test_refinement_from_unpickled_inputs_is_identical(shared: Path) -> None:
     assert second.rwp == first.rwp and second.rwp < 0.12  # a real fit, not a stopped one
     assert second.parameters == first.parameters  # values and esds, bit for bit
     np.testing.assert_array_equal(second.curves.calculated, first.curves.calculated)
-    assert second.phases["pbso4-phase"].phase == first.phases["pbso4-phase"].phase
+    assert second.phases["PbSO4"].phase == first.phases["PbSO4"].phase  # _pd_phase_name
 
     copy = round_trip(first)  # a Result pickles: all of it, as its JSON shows
     assert copy.dumps() == first.dumps()

@@ -8,6 +8,10 @@ Conventions
 * Cartesian frame: a along x, b in the xy plane, c completing a right-handed set
   (the "a along x" orthogonalisation of IT Vol. B, §3.3.1).  Rows of
   :attr:`Cell.matrix` are the lattice vectors, so r_cart = x_frac @ matrix.
+* A cell must be three-dimensional: V/(abc) = √(1 − cos²α − cos²β − cos²γ +
+  2 cosα cosβ cosγ) ≥ :data:`MIN_VOLUME_FACTOR` (0.01; real cells, even the acute
+  rhombohedral ones with α ≈ 24°, have 0.1 or more).  Flatter "cells" are typing
+  errors or damage, and make symmetry searches (spglib) fail or hang.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from functools import cached_property
 import numpy as np
 
 from xtal.errors import InputError
+
+#: Smallest V/(abc) of an acceptable cell (module docstring).
+MIN_VOLUME_FACTOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,18 @@ class Cell:
         for name in ("a", "b", "c"):
             v = getattr(self, name)
             if not np.isfinite(v) or v <= 0:
-                raise InputError(f"cell length {name} = {v} must be positive")
+                raise InputError(f"cell length {name} = {v:.6g} must be positive")
         for name in ("alpha", "beta", "gamma"):
             v = getattr(self, name)
             if not np.isfinite(v) or not 0 < v < 180:
-                raise InputError(f"cell angle {name} = {v} must lie in (0, 180) degrees")
+                raise InputError(f"cell angle {name} = {v:.6g} must lie in (0, 180) degrees")
         ca, cb, cg = np.cos(np.radians([self.alpha, self.beta, self.gamma]))
-        if 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg <= 0:
-            raise InputError("cell angles do not describe a real cell (volume ≤ 0)")
+        f2 = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
+        if not f2 >= MIN_VOLUME_FACTOR**2:
+            raise InputError(
+                f"cell angles {self.alpha:.6g}, {self.beta:.6g}, {self.gamma:.6g}° do not describe "
+                f"a real cell (V/abc = {np.sqrt(max(f2, 0.0)):.3g}, at least {MIN_VOLUME_FACTOR} "
+                "needed)")
 
     @property
     def parameters(self) -> tuple[float, float, float, float, float, float]:

@@ -24,6 +24,26 @@ from xtal.errors import InputError
 AVOGADRO = 6.02214076e23
 EIGHT_PI2 = 8.0 * np.pi**2
 
+#: Characters that would break a parameter dot path ``phases.<name>.sites.<label>.x``:
+#: the separator, glob patterns (``* ? [ ]``), assignment and list syntax (``= , :``).
+PATH_BREAKING = ".*?[]=,:"
+
+
+def path_breaking(name: str) -> str:
+    """The characters of ``name`` that break a parameter dot path (white space shown as
+    ``' '``), in order of first appearance; ``''`` if the name is usable."""
+    found: list[str] = []
+    for ch in name:
+        c = " " if ch.isspace() else ch
+        if (c == " " or c in PATH_BREAKING) and c not in found:
+            found.append(c)
+    return "".join(found)
+
+
+def path_safe(name: str) -> str:
+    """``name`` with every path-breaking character (see :func:`path_breaking`) made ``_``."""
+    return "".join("_" if ch.isspace() or ch in PATH_BREAKING else ch for ch in name)
+
 
 @dataclass(frozen=True)
 class Site:
@@ -186,8 +206,15 @@ class Phase:
 
         Cell contents are read as fractions with denominator ≤ 48; Z is their
         rational greatest common divisor, so Na2 S2 B2/3 gives Na3BS3 with Z = 2/3.
+        Contents too small for that (an element at occupancy 0.001) are read with
+        denominator ≤ 10⁴, or exactly, so that no element is lost and Z is never 0.
         """
-        counts = {el: Fraction(n).limit_denominator(48) for el, n in self.cell_contents.items()}
+        contents = self.cell_contents
+        for den in (48, 10**4, None):
+            counts = {el: Fraction(n) if den is None else Fraction(n).limit_denominator(den)
+                      for el, n in contents.items()}
+            if all(v > 0 for v in counts.values()):
+                break
         z = Fraction(0)
         for v in counts.values():
             z = _fraction_gcd(z, v)

@@ -5,6 +5,16 @@ x' = R x + t, with *every* operation of the conventional cell listed (centring
 translations included), as in the ``_space_group_symop_operation_xyz`` loop of a
 CIF.  Symbols and operation lists are parsed by gemmi (its tables follow
 International Tables Vol. A).  A reciprocal-lattice vector h (row) maps to h R.
+Rhombohedral groups carry their setting in the symbol (``R -3 m:H``, ``R -3 m:R``).
+
+Cell and symmetry: a cell fits a group when its metric tensor G is invariant under
+every rotation of the point group, Rᵀ G R = G (IT Vol. A, §1.3.2; distances are
+preserved by the operations).  :meth:`SpaceGroup.metric_misfit` measures the largest
+departure relative to √(G_ii G_jj); :data:`METRIC_TOLERANCE` (2·10⁻³: about 0.1 % in a
+length, 0.1° in an angle) separates rounding in published cells from a cell that
+contradicts its group (γ = 90° in a hexagonal group, a ≠ b in a cubic one).
+:meth:`SpaceGroup.symmetrized_cell` returns the nearest exactly invariant cell
+(the group average of Rᵀ G R).
 """
 
 from __future__ import annotations
@@ -15,7 +25,11 @@ from functools import cached_property
 import gemmi
 import numpy as np
 
+from xtal.crystal.cell import Cell
 from xtal.errors import InputError
+
+#: Largest relative misfit of a cell's metric to its group that counts as rounding.
+METRIC_TOLERANCE = 2e-3
 
 CRYSTAL_SYSTEMS = (
     (2, "triclinic"),
@@ -63,20 +77,22 @@ class SpaceGroup:
     @classmethod
     def from_symbol(cls, symbol: str) -> SpaceGroup:
         """Look up a Hermann–Mauguin symbol (or IT number as a string) in gemmi's tables."""
-        sg = gemmi.find_spacegroup_by_name(symbol.strip())
+        sg = gemmi.find_spacegroup_by_name(symbol.strip()) if len(symbol) < 60 else None
         if sg is None:
-            raise InputError(f"unknown space-group symbol '{symbol}'")
+            raise InputError(f"unknown space-group symbol '{symbol[:60]}'")
         ops = sg.operations()
-        return cls(sg.hm, sg.number, tuple(op.triplet() for op in ops), ops)
+        return cls(_name(sg), sg.number, tuple(op.triplet() for op in ops), ops)
 
     @classmethod
     def from_number(cls, number: int) -> SpaceGroup:
         """Look up the standard setting of IT number ``number``."""
+        if not 1 <= int(number) <= 230:
+            raise InputError(f"space-group number {number} is not in 1–230")
         sg = gemmi.find_spacegroup_by_number(int(number))
         if sg is None:
             raise InputError(f"unknown space-group number {number}")
         ops = sg.operations()
-        return cls(sg.hm, sg.number, tuple(op.triplet() for op in ops), ops)
+        return cls(_name(sg), sg.number, tuple(op.triplet() for op in ops), ops)
 
     @classmethod
     def from_operations(
@@ -86,7 +102,8 @@ class SpaceGroup:
         try:
             gops = gemmi.GroupOps([gemmi.Op(t.replace(" ", "")) for t in triplets])
         except (RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot parse symmetry operator: {exc}") from None
+            first = " ".join(str(exc).split())[:120]
+            raise InputError(f"cannot parse symmetry operator: {first}") from None
         if not triplets:
             raise InputError("no symmetry operators")
         # gemmi's find_spacegroup_by_ops identifies the group, including its setting
@@ -99,7 +116,7 @@ class SpaceGroup:
                 f"symmetry operators do not form a closed group "
                 f"({n_listed} listed, {len(gops)} after closure)"
             )
-        return cls(symbol or sg.hm, sg.number, tuple(op.triplet() for op in gops), gops)
+        return cls(symbol or _name(sg), sg.number, tuple(op.triplet() for op in gops), gops)
 
     def __reduce__(self) -> tuple[type[SpaceGroup], tuple[str, int, tuple[str, ...]]]:
         # the gemmi GroupOps (and cached arrays) are rebuilt on demand after unpickling
@@ -157,6 +174,32 @@ class SpaceGroup:
         """Hermann–Mauguin symbol without spaces (e.g. ``P3``, ``Fm-3m``)."""
         return self.symbol.replace(" ", "")
 
+    @property
+    def is_rhombohedral(self) -> bool:
+        """True for the seven R groups (146, 148, 155, 160, 161, 166, 167)."""
+        return self.number in (146, 148, 155, 160, 161, 166, 167)
+
+    def metric_misfit(self, cell: Cell) -> float:
+        """Largest |Rᵀ G R − G|_ij / √(G_ii G_jj) over the point group (module docstring)."""
+        g = cell.metric
+        norm = np.sqrt(np.outer(np.diag(g), np.diag(g)))
+        r = self.point_group_rotations.astype(float)
+        d = np.einsum("kji,jl,klm->kim", r, g, r) - g
+        return float(np.max(np.abs(d) / norm))
+
+    def fits(self, cell: Cell) -> bool:
+        """True if the cell's metric is invariant under the group within the tolerance."""
+        return self.metric_misfit(cell) <= METRIC_TOLERANCE
+
+    def symmetrized_cell(self, cell: Cell) -> Cell:
+        """The cell whose metric is the group average of Rᵀ G R (exactly invariant)."""
+        r = self.point_group_rotations.astype(float)
+        g = np.einsum("kji,jl,klm->im", r, cell.metric, r) / len(r)
+        a, b, c = np.sqrt(np.diag(g))
+        ang = np.degrees(np.arccos(np.clip([g[1, 2] / (b * c), g[0, 2] / (a * c),
+                                            g[0, 1] / (a * b)], -1.0, 1.0)))
+        return Cell(float(a), float(b), float(c), *(float(v) for v in ang))
+
     def site_stabilizer(self, frac: np.ndarray, tol: float = 1e-4) -> np.ndarray:
         """Indices of the operations that map ``frac`` onto itself modulo lattice translations."""
         x = np.asarray(frac, dtype=float)
@@ -168,6 +211,11 @@ class SpaceGroup:
     def multiplicity(self, frac: np.ndarray, tol: float = 1e-4) -> int:
         """Number of equivalent positions in the conventional cell."""
         return self.order // len(self.site_stabilizer(frac, tol))
+
+
+def _name(sg: gemmi.SpaceGroup) -> str:
+    """H-M symbol, with the setting for rhombohedral groups (``R -3 m:H``)."""
+    return sg.xhm() if sg.ext in ("H", "R") else sg.hm
 
 
 def _unique_matrices(mats: np.ndarray) -> np.ndarray:

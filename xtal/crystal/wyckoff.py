@@ -113,18 +113,18 @@ def _spglib_letters(phase: Phase, symprec: float) -> list[tuple[str, str]] | Non
     if hall is None:
         return None
     atoms = phase.atoms
-    # one spglib atom per distinct position; its type is the set of sites found there
-    pos: list[np.ndarray] = []
-    members: list[set[int]] = []
-    for p, si in zip(atoms.frac, atoms.site_index, strict=True):
-        for k, q in enumerate(pos):
-            d = p - q
-            if np.all(np.abs(d - np.round(d)) < 1e-4):
-                members[k].add(int(si))
-                break
-        else:
-            pos.append(p)
-            members.append({int(si)})
+    # one spglib atom per distinct position (1e-4 grid, in linear time); its type is the
+    # set of sites found there.  The grid is offset so that printed decimals (0.12345)
+    # never sit on a cell boundary.
+    keys = np.floor((atoms.frac % 1.0) * 1e4 + 0.3183099).astype(np.int64) % 10000
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # positions in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    pos = list(atoms.frac[first[order]])
+    members: list[set[int]] = [set() for _ in pos]
+    for k, si in zip(rank[np.ravel(inverse)], atoms.site_index, strict=True):
+        members[int(k)].add(int(si))
     keys = sorted({tuple(sorted(m)) for m in members})
     types = [keys.index(tuple(sorted(m))) + 1 for m in members]
     frac = np.array(pos)

@@ -1,8 +1,17 @@
 """Pattern: a powder diffraction pattern (measured or simulated).
 
 Conventions: ``x`` is 2θ in degrees (constant-wavelength data), ``y`` counts or
-intensity, ``sigma`` the standard uncertainty of ``y`` (None: Poisson, σ² = y,
-guarded at y = 0 as physics.md §7 says).
+intensity, ``sigma`` the standard uncertainty of ``y`` (None: Poisson, σ² = y).
+
+Weights follow GSAS-II (physics.md §7 "guard y_obs = 0"): a point whose intensity is
+≤ 0, or whose stated esd is ≤ 0, gets weight 0 — it stays in the pattern and in the
+count of observations but does not pull on the fit.  Source: GSAS-II 5.7.9 importers
+``imports/G2pwd_xye.py`` (``if f <= 0.0: y = 0, w = 0``; esd used only if > 0),
+``imports/G2pwd_fxye.py`` (FXY: ``w = 1/f`` if f > 0 else 0; FXYE: 0 if f ≤ 0 or
+s ≤ 0) and ``imports/G2pwd_BrukerBRML.py`` (``np.where(y>0, 1/y, 0)``).  (GSAS-II's
+Rigaku and Bruker RAW importers use 1/max(y, 1) and its PANalytical importer w = 1 at
+y ≤ 0; xtal applies the rule of the majority to every format.)  GSAS-II also sets
+such intensities to 0; xtal keeps the values read.
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ class Pattern:
     y
         Intensity (counts for measured data).
     sigma
-        Standard uncertainties of ``y``, or None for Poisson statistics.
+        Standard uncertainties of ``y``, or None for Poisson statistics; ``inf``
+        marks a point of weight 0 (see :meth:`esd`).
     wavelength
         Kα1 (or single) wavelength in Å if the file states it.
     wavelength2
@@ -79,11 +89,13 @@ class Pattern:
             )
         if self.sigma is not None:
             s = np.asarray(self.sigma, dtype=float)
-            if s.shape != y.shape or not np.all(np.isfinite(s)) or np.any(s < 0):
+            # +inf is allowed: it is how esd() marks a point of weight 0
+            if s.shape != y.shape or np.any(np.isnan(s)) or np.any(s < 0):
                 raise InputError(
-                    "standard uncertainties must be finite, non-negative, one per point", where
+                    "standard uncertainties must be non-negative numbers, one per point", where
                 )
             object.__setattr__(self, "sigma", s)
+        self._check_radiation(where)
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
 
@@ -97,14 +109,36 @@ class Pattern:
         """Median 2θ step (degrees)."""
         return float(np.median(np.diff(self.x)))
 
+    def _check_radiation(self, where: str | None) -> None:
+        for name in ("wavelength", "wavelength2"):
+            v = getattr(self, name)
+            if v is not None and not (np.isfinite(v) and v > 0):
+                raise InputError(f"{name} {v} Å must be a positive number", where)
+        if self.ratio is not None and not (np.isfinite(self.ratio) and self.ratio >= 0):
+            raise InputError(f"Kα2/Kα1 ratio {self.ratio} must be a number ≥ 0", where)
+
+    def weights(self) -> np.ndarray:
+        """Least-squares weights w = 1/σ² with GSAS-II's zeros (module docstring).
+
+        Counts without esds: w = 1/y for y > 0, else 0.  With esds: w = 1/σ² where
+        y > 0 and σ > 0, else 0.
+        """
+        s = self.y if self.sigma is None else self.sigma**2
+        ok = (self.y > 0) & (s > 0) & np.isfinite(s)
+        return np.divide(1.0, s, out=np.zeros_like(self.y), where=ok)
+
     def esd(self) -> np.ndarray:
-        """σ of each point: the file's esd, else sqrt(max(y, 1)) (Poisson, guarded at 0)."""
-        if self.sigma is not None:
-            return np.where(self.sigma > 0, self.sigma, 1.0)
-        return np.sqrt(np.maximum(self.y, 1.0))
+        """σ = 1/√w of each point (:meth:`weights`); ``inf`` where the weight is 0.
+
+        Poisson σ = √y for counts, else the file's esd; a point with y ≤ 0 or a stated
+        esd ≤ 0 gets σ = ∞ (weight 0), as GSAS-II does (module docstring).
+        """
+        w = self.weights()
+        with np.errstate(divide="ignore"):
+            return np.where(w > 0, 1.0 / np.sqrt(w), np.inf)
 
     def check_counts(self) -> None:
-        """Raise if intensities are negative (refinement with Poisson weights needs counts ≥ 0)."""
+        """Raise if intensities are negative without esds (Poisson weights need counts ≥ 0)."""
         if np.any(self.y < 0) and self.sigma is None:
             raise InputError("pattern has negative counts and no esd column", self.source)
 

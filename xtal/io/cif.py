@@ -2,22 +2,38 @@
 
 Conventions
 -----------
-* Parsing by gemmi.cif (syntax only); the meaning of the items follows the CIF
-  core dictionary (IUCr, cif_core.dic 2.4).
-* Space group: the symmetry-operator loop (``_space_group_symop_operation_xyz`` or
-  the older ``_symmetry_equiv_pos_as_xyz``) wins; a declared H-M symbol or IT number
-  must agree with it.  Without operators the H-M symbol, Hall symbol or IT number is
-  looked up in gemmi's International Tables data.
+* Text: UTF-8 with or without a byte-order mark, UTF-16 (by its BOM or zero bytes),
+  else Latin-1 (free text such as a journal name with "ü" is kept); files over
+  :data:`MAX_CIF_BYTES` are refused.  Parsing by gemmi.cif (syntax only); the meaning
+  of the items follows the CIF core dictionary (IUCr, cif_core.dic 2.4).
+* Blocks: a file with one structure (a data block with a cell or atom sites) gives it;
+  a file with several needs the block named, ``PATH#BLOCK`` or ``block=``, and the
+  error lists them.
+* Cell and space group: :mod:`xtal.io.cif_symmetry` (range checks, the cell checked
+  against the group's metric, ``?`` angles from the symmetry, rhombohedral settings).
 * Numbers with standard uncertainties, ``3.901(1)``: the value is kept and the esd is
   stored in ``Phase.extra['esd']`` keyed by dot-path (``'cell.a'``, ``'sites.Na1.z'``,
-  ``'sites.Na1.occ'``, ``'sites.Na1.b_iso'``).
+  ``'sites.Na1.occ'``, ``'sites.Na1.b_iso'``).  Numbers beyond the floating-point
+  range are refused.
+* Coordinates must lie within ±10 (fractional); occupancies in (0, 1].
 * ADPs: ``_atom_site_B_iso_or_equiv`` or B = 8π²U from ``_atom_site_U_iso_or_equiv``
   (IT Vol. C §8.7.4).  Anisotropic ``_atom_site_aniso_U_ij`` (or ``B_ij`` = 8π²U_ij)
   go to ``Site.u_aniso`` with ``b_iso`` = B_eq = 8π²U_eq, U_eq = ⅓ Σ_ij U_ij a*_i a*_j a_i·a_j
   (Fischer & Tillmanns, Acta Cryst. C44, 775, 1988).  **A site without any ADP gets
   B = 1.0 Å²** (noted in ``Phase.extra['notes']``); occupancy defaults to 1.
+  A slightly negative isotropic ADP (refined values such as Uiso −0.004 Å² are
+  published; GSAS-II and VESTA load them) is read as B = 0 with a warning; below
+  :data:`MIN_U_ISO` it is refused, as is Uiso above :data:`MAX_U_ISO`.
 * Coordinates within 0.01 Å of a special position are moved onto it (0.6667 → 2/3)
   so that symmetry images coincide exactly.
+* Names: the phase is named by ``name=``, else ``_pd_phase_name``, else the file name
+  (never the data-block name, so that two files with the block ``data_2p10h`` do not
+  clash).  A given name or ``_pd_phase_name``, and every site label, containing a
+  character that breaks a parameter path (``.``, white space, ``* ? [ ] = , :``) is
+  refused; a name taken from the file name has those characters replaced by ``_``.
+* Warnings (unusual but usable input) go to ``Phase.extra['warnings']`` and are
+  emitted as :class:`~xtal.errors.InputWarning`; remarks (what was completed or
+  changed) go to ``Phase.extra['notes']``.
 * Every problem raises :class:`xtal.errors.InputError` naming the file, on one line.
 """
 
@@ -25,6 +41,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -33,26 +50,20 @@ import gemmi
 import numpy as np
 
 from xtal.crystal.cell import Cell
-from xtal.crystal.phase import EIGHT_PI2, Phase, Site
+from xtal.crystal.phase import EIGHT_PI2, Phase, Site, path_breaking, path_safe
 from xtal.crystal.spacegroup import SpaceGroup
 from xtal.crystal.wyckoff import snap_to_special_position, wyckoff_sites
-from xtal.errors import InputError
+from xtal.errors import InputError, InputWarning
+from xtal.io.cif_symmetry import fit_cell, parse_number, read_cell_values, read_space_group
 
 DEFAULT_B_ISO = 1.0  # Å², used when a site has no ADP
+MAX_CIF_BYTES = 64 * 2**20
+MAX_SITES = 5000
+MAX_ATOMS = 500_000  # sites × operations: beyond this the cell is not a crystal structure
+MAX_COORDINATE = 10.0
+MIN_U_ISO = -0.05  # Å²: below this a negative Uiso is an error, not a refined wobble
+MAX_U_ISO = 1.0  # Å² (B ≈ 79 Å²)
 
-_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:[eE]([+-]?\d+))?(?:\((\d+)\))?$")
-_SYMOP_TAGS = (
-    "_space_group_symop_operation_xyz",
-    "_symmetry_equiv_pos_as_xyz",
-    "_space_group_symop.operation_xyz",
-)
-_HM_TAGS = (
-    "_space_group_name_H-M_alt",
-    "_symmetry_space_group_name_H-M",
-    "_space_group.name_H-M_alt",
-)
-_HALL_TAGS = ("_space_group_name_Hall", "_symmetry_space_group_name_Hall")
-_NUMBER_TAGS = ("_space_group_IT_number", "_symmetry_Int_Tables_number", "_space_group.IT_number")
 _PROVENANCE_TAGS = (
     "_chemical_name_common",
     "_chemical_name_systematic",
@@ -67,131 +78,178 @@ _PROVENANCE_TAGS = (
     "_database_code_ICSD",
     "_database_code_COD",
 )
-_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+\-]*$")
+
+__all__ = ["DEFAULT_B_ISO", "cif_blocks", "parse_number", "read_cif", "read_cifs", "split_block"]
 
 
-def parse_number(text: str | None) -> tuple[float | None, float | None]:
-    """Value and esd of a CIF number, e.g. ``'3.901(1)'`` → (3.901, 0.001).
-
-    ``'?'``, ``'.'`` and None give (None, None); text that is not a number raises
-    ValueError.  The esd applies to the last digit of the mantissa (CIF 1.1 §2.2.7.4.6).
-    """
-    if text is None:
-        return None, None
-    s = gemmi.cif.as_string(text).strip()
-    if s in ("", "?", "."):
-        return None, None
-    m = _NUMBER.match(s)
-    if not m:
-        raise ValueError(f"'{s}' is not a number")
-    mant, exp, esd = m.groups()
-    scale = 10.0 ** int(exp) if exp else 1.0
-    value = float(mant) * scale
-    if esd is None:
-        return value, None
-    decimals = len(mant.split(".")[1]) if "." in mant else 0
-    return value, int(esd) * 10.0**-decimals * scale
+def split_block(path: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """``'PATH#BLOCK'`` → (PATH, BLOCK); a path that exists as given → (path, None)."""
+    p = Path(path)
+    text = str(path)
+    if p.exists() or "#" not in text:
+        return p, None
+    head, _, block = text.rpartition("#")
+    return Path(head), block or None
 
 
-def read_cif(path: str | os.PathLike[str], name: str | None = None) -> Phase:
-    """Read the first structure of a CIF file.
+def read_cif(path: str | os.PathLike[str], name: str | None = None,
+             block: str | None = None) -> Phase:
+    """Read the structure of a CIF file (or of one of its data blocks).
 
     Parameters
     ----------
     path
-        CIF file.
+        CIF file, or ``PATH#BLOCK`` to choose a data block.
     name
-        Phase name; default: the data-block name (or ``_pd_phase_name``, or the file
-        stem) when it is usable in a dot-path.
+        Phase name; default ``_pd_phase_name``, else the file name (module docstring).
+    block
+        Data block to read (case-insensitive); needed when the file holds several
+        structures.
 
     Returns
     -------
     Phase
-        With Wyckoff letters (given or computed), multiplicities, provenance and esds.
+        With Wyckoff letters (given or computed), multiplicities, provenance, esds,
+        notes and warnings.
     """
-    p, doc = _open(path)
-    for block in doc:
-        if _has_structure(block):
-            return _phase_from_block(p, block, name)
-    raise InputError(_no_structure_message(doc), p)
+    p, from_path = split_block(path)
+    block = block or from_path
+    doc, text = _open(p)
+    structures = [b for b in doc if _has_structure(b)]
+    if block is not None:
+        chosen = next((b for b in doc if b.name.lower() == block.lower()), None)
+        if chosen is None:
+            raise InputError(f"no data block '{block[:40]}' (blocks: {_listing(doc)})", p)
+        if not _has_structure(chosen):
+            raise InputError(f"data block '{chosen.name}' holds no structure (no cell and no "
+                             f"atom sites); structures: {_listing(structures)}", p)
+    elif not structures:
+        raise InputError(_no_structure_message(doc), p)
+    elif len(structures) > 1:
+        raise InputError(f"holds {len(structures)} structures (blocks {_listing(structures)}); "
+                         f"choose one as {p.name}#BLOCK", p)
+    else:
+        chosen = structures[0]
+    return _phase_from_block(p, chosen, name, text)
 
 
 def read_cifs(path: str | os.PathLike[str]) -> list[Phase]:
     """Read every structure (data block with a cell or atom sites) of a CIF file."""
-    p, doc = _open(path)
-    phases = [_phase_from_block(p, b, None) for b in doc if _has_structure(b)]
+    p, _ = split_block(path)
+    doc, text = _open(p)
+    phases = [_phase_from_block(p, b, None, text, several=True) for b in doc
+              if _has_structure(b)]
     if not phases:
         raise InputError(_no_structure_message(doc), p)
     return phases
 
 
+def cif_blocks(path: str | os.PathLike[str]) -> list[str]:
+    """Names of the data blocks of a CIF file that hold a structure."""
+    doc, _ = _open(split_block(path)[0])
+    return [b.name for b in doc if _has_structure(b)]
+
+
 # -- file level ----------------------------------------------------------------------------
-def _open(path: str | os.PathLike[str]) -> tuple[Path, gemmi.cif.Document]:
-    p = Path(path)
+def _open(p: Path) -> tuple[gemmi.cif.Document, str]:
     if not p.is_file():
         raise InputError("no such file", p)
     try:
-        doc = gemmi.cif.read_file(str(p))
-    except (RuntimeError, ValueError) as exc:
+        size = p.stat().st_size
+        if size > MAX_CIF_BYTES:
+            raise InputError(f"file is {size} bytes; CIF files over {MAX_CIF_BYTES} bytes are "
+                             "not read", p)
+        raw = p.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read file ({err.strerror or err})", p) from None
+    text = _decode(raw, p)
+    try:
+        doc = gemmi.cif.read_string(text)
+    except (RuntimeError, ValueError, IndexError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise InputError(f"not a readable CIF ({first})", p) from None
+        first = re.sub(r"^string:", "line ", first)
+        raise InputError(f"not a readable CIF ({first[:200]})", p) from None
     if len(doc) == 0:
         raise InputError("not a CIF: no data block (data_...)", p)
-    return p, doc
+    return doc, text
+
+
+def _decode(raw: bytes, p: Path) -> str:
+    """Text of a CIF: UTF-16 by BOM or zero bytes, UTF-8 (BOM dropped), else Latin-1."""
+    from xtal.io.formats._common import FormatError, decode_text
+
+    try:
+        text = decode_text(raw)
+    except FormatError as err:
+        raise InputError(f"not a readable CIF ({err})", p) from None
+    if "\0" in text:
+        raise InputError("not a CIF: binary content (NUL bytes)", p)
+    return text
 
 
 def _has_structure(block: gemmi.cif.Block) -> bool:
     return bool(block.find_value("_cell_length_a") or block.find_loop("_atom_site_fract_x"))
 
 
+def _listing(blocks: list[gemmi.cif.Block], limit: int = 6) -> str:
+    names = [b.name[:30] for b in blocks]
+    return ", ".join(names[:limit]) + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
 def _no_structure_message(doc: gemmi.cif.Document) -> str:
     return f"no structure in {len(doc)} data block(s): no cell (_cell_length_a) and no atom sites"
 
 
-def _leading_comments(path: Path) -> list[str]:
+def _leading_comments(text: str) -> list[str]:
     lines = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for raw in fh:
-            s = raw.strip()
-            if not s:
-                continue
-            if not s.startswith("#"):
-                break
-            text = s.strip("#").strip()
-            if text and not set(text) <= set("#=-*_ "):
-                lines.append(text)
+    for raw in text[:65536].splitlines():
+        s = raw.strip()
+        if not s:
+            continue
+        if not s.startswith("#"):
+            break
+        t = s.strip("#").strip()
+        if t and not set(t) <= set("#=-*_ "):
+            lines.append(t[:200])
     return lines
 
 
 # -- block level ---------------------------------------------------------------------------
-def _phase_from_block(path: Path, block: gemmi.cif.Block, name: str | None) -> Phase:
+def _phase_from_block(path: Path, block: gemmi.cif.Block, name: str | None, text: str,
+                      several: bool = False) -> Phase:
     try:
-        return _build_phase(path, block, name)
+        phase, warned = _build_phase(path, block, name, text, several)
     except InputError as err:
         if err.path is None:
             raise InputError(err.message, path) from None
         raise
+    for w in warned:
+        warnings.warn(f"{path}: {w}", InputWarning, stacklevel=3)
+    return phase
 
 
-def _build_phase(path: Path, block: gemmi.cif.Block, name: str | None) -> Phase:
+def _build_phase(path: Path, block: gemmi.cif.Block, name: str | None, text: str,
+                 several: bool) -> tuple[Phase, list[str]]:
     esd: dict[str, float] = {}
     notes: list[str] = []
-    cell = _read_cell(block, esd)
-    sg = _read_space_group(block, notes)
-    sites = _read_sites(block, cell, sg, esd, notes)
-    provenance = _leading_comments(path)
+    warned: list[str] = []
+    values, missing = read_cell_values(block, esd)
+    sg, ops_given = read_space_group(block, notes)
+    cell, sg = fit_cell(values, missing, sg, ops_given, notes)
+    sites = _read_sites(block, cell, sg, esd, notes, warned)
+    provenance = _leading_comments(text)
     for tag in _PROVENANCE_TAGS:
         v = _value(block, tag)
         if v:
-            provenance.append(f"{tag[1:]}: {v}")
+            provenance.append(f"{tag[1:]}: {v[:200]}")
     phase = Phase(
-        name=name or _phase_name(block, path),
+        name=_phase_name(block, path, name, several),
         cell=cell,
         space_group=sg,
         sites=tuple(sites),
         provenance="\n".join(provenance),
         source=str(path),
-        extra={"esd": esd, "notes": notes, "data_block": block.name},
+        extra={"esd": esd, "notes": notes, "warnings": warned, "data_block": block.name},
     )
     computed = wyckoff_sites(phase)
     for s, w in zip(phase.sites, computed, strict=True):
@@ -207,7 +265,7 @@ def _build_phase(path: Path, block: gemmi.cif.Block, name: str | None) -> Phase:
             )
             for s, w in zip(phase.sites, computed, strict=True)
         ]
-    )
+    ), warned
 
 
 def _value(block: gemmi.cif.Block, tag: str) -> str | None:
@@ -218,102 +276,22 @@ def _value(block: gemmi.cif.Block, tag: str) -> str | None:
     return None if s in ("", "?", ".") else s
 
 
-def _phase_name(block: gemmi.cif.Block, path: Path) -> str:
-    for cand in (block.name, _value(block, "_pd_phase_name"), path.stem):
-        if cand and _NAME_OK.match(cand) and cand.lower() != "global":
+def _phase_name(block: gemmi.cif.Block, path: Path, given: str | None, several: bool) -> str:
+    """``given``, else ``_pd_phase_name``, else the file name made path-safe (see module doc).
+
+    In a file read whole (:func:`read_cifs`) blocks without ``_pd_phase_name`` are named
+    ``<file>_<block>`` so that they differ.
+    """
+    for cand, what in ((given, "phase name"), (_value(block, "_pd_phase_name"),
+                                                "_pd_phase_name")):
+        if cand:
+            bad = path_breaking(cand)
+            if bad:
+                raise InputError(f"{what} '{cand[:40]}' contains {bad!r}, which breaks "
+                                 "parameter paths (phases.<name>...); give another name")
             return cand
-    return re.sub(r"[^A-Za-z0-9_+\-]", "_", path.stem) or "phase"
-
-
-def _number(block: gemmi.cif.Block, tag: str, what: str) -> tuple[float | None, float | None]:
-    try:
-        return parse_number(block.find_value(tag))
-    except ValueError as exc:
-        raise InputError(f"{what} ({tag}): {exc}") from None
-
-
-def _read_cell(block: gemmi.cif.Block, esd: dict[str, float]) -> Cell:
-    values = {}
-    for key, tag, default in (
-        ("a", "_cell_length_a", None),
-        ("b", "_cell_length_b", None),
-        ("c", "_cell_length_c", None),
-        ("alpha", "_cell_angle_alpha", 90.0),
-        ("beta", "_cell_angle_beta", 90.0),
-        ("gamma", "_cell_angle_gamma", 90.0),
-    ):
-        v, e = _number(block, tag, "cell")
-        if v is None:
-            if default is None:
-                raise InputError(f"no cell: {tag} is missing in data block '{block.name}'")
-            v = default
-        values[key] = v
-        if e:
-            esd[f"cell.{key}"] = e
-    return Cell(**values)
-
-
-def _read_space_group(block: gemmi.cif.Block, notes: list[str]) -> SpaceGroup:
-    hm = next((v for t in _HM_TAGS if (v := _value(block, t))), None)
-    hall = next((v for t in _HALL_TAGS if (v := _value(block, t))), None)
-    num_text = next((v for t in _NUMBER_TAGS if (v := _value(block, t))), None)
-    number = None
-    if num_text is not None:
-        try:
-            number = int(float(num_text))
-        except ValueError:
-            raise InputError(f"space-group number '{num_text}' is not a number") from None
-    ops = None
-    for tag in _SYMOP_TAGS:
-        col = block.find_values(tag)
-        if len(col):
-            ops = [gemmi.cif.as_string(v).strip() for v in col]
-            break
-    if ops is not None:
-        try:
-            declared = _declared_group(hm, hall, number)
-        except InputError as err:  # the operators define the group; a bad symbol is a remark
-            notes.append(f"declared space group ignored: {err.message}")
-            declared, hm = None, None
-        try:
-            sg = SpaceGroup.from_operations(ops, symbol=hm)
-        except InputError as err:
-            raise InputError(f"broken symmetry operators: {err.message}") from None
-        if declared is not None and declared.number != sg.number:
-            raise InputError(
-                f"declared space group {hm or hall or number} (No. {declared.number}) disagrees"
-                f" with the symmetry operators (No. {sg.number})"
-            )
-        if number is not None and number != sg.number:
-            raise InputError(
-                f"declared IT number {number} disagrees with the symmetry operators"
-                f" (No. {sg.number})"
-            )
-        return sg
-    declared = _declared_group(hm, hall, number)
-    if declared is None:
-        raise InputError("unknown space group: no symmetry operators, H-M symbol or IT number")
-    if number is not None and number != declared.number:
-        raise InputError(
-            f"space-group symbol {hm} (No. {declared.number}) disagrees with IT number {number}"
-        )
-    return declared
-
-
-def _declared_group(hm: str | None, hall: str | None, number: int | None) -> SpaceGroup | None:
-    if hm:
-        return SpaceGroup.from_symbol(hm)  # unknown symbol → InputError
-    if hall:
-        try:
-            ops = gemmi.symops_from_hall(hall)
-        except (RuntimeError, ValueError):
-            raise InputError(f"unknown space group: Hall symbol '{hall}'") from None
-        return SpaceGroup.from_operations([op.triplet() for op in ops])
-    if number is not None:
-        return SpaceGroup.from_number(number)
-    return None
-
-
+    stem = path_safe(path.stem) or "phase"
+    return f"{stem}_{path_safe(block.name)}" if several else stem
 @lru_cache(maxsize=1)
 def _element_symbols() -> frozenset[str]:
     from xtal.crystal import elements as xraydb  # xraydb's values, cached
@@ -332,94 +310,104 @@ def _element(type_symbol: str | None, label: str) -> str:
         return cand
     if not type_symbol and cand[:1] in known:  # label like 'OW1'
         return cand[:1]
-    raise InputError(f"unknown element '{text}' at site {label}")
+    raise InputError(f"unknown element '{text[:20]}' at site {label}")
 
 
-def _read_sites(
-    block: gemmi.cif.Block, cell: Cell, sg: SpaceGroup, esd: dict[str, float], notes: list[str]
-) -> list[Site]:
-    table = block.find(
-        "_atom_site_",
-        [
-            "label",
-            "?type_symbol",
-            "fract_x",
-            "fract_y",
-            "fract_z",
-            "?occupancy",
-            "?B_iso_or_equiv",
-            "?U_iso_or_equiv",
-            "?Wyckoff_symbol",
-        ],
-    )
+_SITE_COLUMNS = ["label", "?type_symbol", "fract_x", "fract_y", "fract_z", "?occupancy",
+                 "?B_iso_or_equiv", "?U_iso_or_equiv", "?Wyckoff_symbol"]
+
+
+def _read_sites(block: gemmi.cif.Block, cell: Cell, sg: SpaceGroup, esd: dict[str, float],
+                notes: list[str], warned: list[str]) -> list[Site]:
+    table = block.find("_atom_site_", _SITE_COLUMNS)
     if len(table) == 0:
         raise InputError(
-            f"no atom sites (_atom_site_label/_atom_site_fract_x/y/z) in '{block.name}'"
+            f"no atom sites (_atom_site_label/_atom_site_fract_x/y/z) in '{block.name[:40]}'"
         )
+    if len(table) > MAX_SITES or len(table) * sg.order > MAX_ATOMS:
+        raise InputError(f"{len(table)} atom sites in a group of {sg.order} operations; "
+                         f"at most {MAX_SITES} sites and {MAX_ATOMS} atoms per cell are read")
     aniso = _read_aniso(block)
-    sites = []
-    for row in table:
-        label = gemmi.cif.as_string(row[0]).strip()
-        type_symbol = gemmi.cif.as_string(row[1]).strip() if row.has(1) else ""
-        element = _element(type_symbol if type_symbol not in ("?", ".") else "", label)
+    return [_site(row, cell, sg, esd, notes, warned, aniso) for row in table]
 
-        def num(i: int, key: str, row=row, label=label) -> float | None:
-            if not row.has(i):
-                return None
-            try:
-                v, e = parse_number(row[i])
-            except ValueError as exc:
-                raise InputError(f"site {label}: {exc}") from None
-            if e:
-                esd[f"sites.{label}.{key}"] = e
-            return v
 
-        xyz = []
-        for i, axis in ((2, "x"), (3, "y"), (4, "z")):
-            v = num(i, axis)
-            if v is None:
-                raise InputError(f"site {label}: fractional coordinate {axis} is missing")
-            xyz.append(v)
-        occ = num(5, "occ")
-        occ = 1.0 if occ is None else occ
-        if occ > 1.0 + 1e-4:
-            raise InputError(f"site {label}: occupancy {occ} > 1")
-        if occ <= 0.0:
-            raise InputError(f"site {label}: occupancy {occ} ≤ 0")
-        b = num(6, "b_iso")
-        if b is None:
-            u = num(7, "b_iso")
-            if u is not None:
-                b = EIGHT_PI2 * u
-                if f"sites.{label}.b_iso" in esd:
-                    esd[f"sites.{label}.b_iso"] *= EIGHT_PI2
-        u_aniso = aniso.get(label)
-        if u_aniso is not None:
-            if min(u_aniso[:3]) < 0:
-                raise InputError(f"site {label}: negative anisotropic ADP {u_aniso[:3]}")
-            b = EIGHT_PI2 * _u_equivalent(cell, u_aniso)
-        if b is None:
-            b = DEFAULT_B_ISO
-            notes.append(f"site {label}: no ADP given, B = {DEFAULT_B_ISO} Å² assumed")
-        if b < 0:
-            raise InputError(f"site {label}: negative ADP (B = {b:.4g} Å²)")
-        wyck = gemmi.cif.as_string(row[8]).strip() if row.has(8) else ""
-        wyck = re.sub(r"[^a-zA-Z]", "", wyck) if wyck not in ("?", ".") else ""
-        snapped = snap_to_special_position(sg, cell, tuple(xyz))
-        if np.max(np.abs(np.subtract(snapped, xyz))) > 1e-5:
-            notes.append(f"site {label}: moved onto its special position {snapped}")
-        sites.append(
-            Site(
-                label=label,
-                element=element,
-                xyz=snapped,
-                occupancy=min(occ, 1.0),
-                b_iso=b,
-                u_aniso=u_aniso,
-                wyckoff=wyck,
-            )
-        )
-    return sites
+def _site(row: gemmi.cif.Table.Row, cell: Cell, sg: SpaceGroup, esd: dict[str, float],
+          notes: list[str], warned: list[str], aniso: dict[str, tuple[float, ...]]) -> Site:
+    label = gemmi.cif.as_string(row[0]).strip()
+    if label in ("", "?", "."):
+        raise InputError("an atom site has no label (_atom_site_label is '?' or '.')")
+    bad = path_breaking(label)
+    if bad:
+        raise InputError(f"site label '{label[:40]}' contains {bad!r}, which breaks parameter "
+                         "paths (phases.<name>.sites.<label>.x); rename the site")
+    type_symbol = gemmi.cif.as_string(row[1]).strip() if row.has(1) else ""
+    element = _element(type_symbol if type_symbol not in ("?", ".") else "", label)
+
+    def num(i: int, key: str) -> float | None:
+        if not row.has(i):
+            return None
+        try:
+            v, e = parse_number(row[i])
+        except ValueError as exc:
+            raise InputError(f"site {label}: {exc}") from None
+        if e:
+            esd[f"sites.{label}.{key}"] = e
+        return v
+
+    xyz = []
+    for i, axis in ((2, "x"), (3, "y"), (4, "z")):
+        v = num(i, axis)
+        if v is None:
+            raise InputError(f"site {label}: fractional coordinate {axis} is missing")
+        if abs(v) > MAX_COORDINATE:
+            raise InputError(f"site {label}: fractional coordinate {axis} = {v:.6g} is outside "
+                             f"±{MAX_COORDINATE:g} (not a fractional coordinate)")
+        xyz.append(v)
+    occ = num(5, "occ")
+    occ = 1.0 if occ is None else occ
+    if occ > 1.0 + 1e-4:
+        raise InputError(f"site {label}: occupancy {occ} > 1")
+    if occ <= 0.0:
+        raise InputError(f"site {label}: occupancy {occ} ≤ 0")
+    b = _b_iso(label, num(6, "b_iso"), num(7, "b_iso"), aniso.get(label), cell, esd, notes,
+               warned)
+    wyck = gemmi.cif.as_string(row[8]).strip() if row.has(8) else ""
+    wyck = re.sub(r"[^a-zA-Z]", "", wyck)[:3] if wyck not in ("?", ".") else ""
+    snapped = snap_to_special_position(sg, cell, tuple(xyz))
+    if np.max(np.abs(np.subtract(snapped, xyz))) > 1e-5:
+        notes.append(f"site {label}: moved onto its special position {snapped}")
+    return Site(label=label, element=element, xyz=snapped, occupancy=min(occ, 1.0), b_iso=b,
+                u_aniso=aniso.get(label), wyckoff=wyck)
+
+
+def _b_iso(label: str, b: float | None, u: float | None, u_aniso: tuple[float, ...] | None,
+           cell: Cell, esd: dict[str, float], notes: list[str], warned: list[str]) -> float:
+    """B (Å²) of a site from B_iso, U_iso or the anisotropic U (module docstring)."""
+    key = f"sites.{label}.b_iso"
+    if b is None and u is not None:
+        b = EIGHT_PI2 * u
+        if key in esd:
+            esd[key] *= EIGHT_PI2
+    if u_aniso is not None:
+        if min(u_aniso[:3]) < 0:
+            raise InputError(f"site {label}: negative anisotropic ADP "
+                             f"{tuple(round(v, 6) for v in u_aniso[:3])}")
+        b = EIGHT_PI2 * _u_equivalent(cell, u_aniso)
+    if b is None:
+        notes.append(f"site {label}: no ADP given, B = {DEFAULT_B_ISO} Å² assumed")
+        return DEFAULT_B_ISO
+    if not b <= EIGHT_PI2 * MAX_U_ISO:
+        raise InputError(f"site {label}: ADP B = {b:.4g} Å² (Uiso {b / EIGHT_PI2:.4g} Å²) is "
+                         f"above Uiso {MAX_U_ISO:g} Å²")
+    if b < EIGHT_PI2 * MIN_U_ISO:
+        raise InputError(f"site {label}: negative ADP (B = {b:.4g} Å², Uiso "
+                         f"{b / EIGHT_PI2:.4g} Å², below {MIN_U_ISO:g} Å²)")
+    if b < 0:
+        warned.append(f"site {label}: negative ADP Uiso {b / EIGHT_PI2:.4g} Å² "
+                      f"(B {b:.4g} Å²) read as B = 0")
+        esd.pop(key, None)
+        return 0.0
+    return b
 
 
 def _read_aniso(block: gemmi.cif.Block) -> dict[str, tuple[float, ...]]:
@@ -432,9 +420,11 @@ def _read_aniso(block: gemmi.cif.Block) -> dict[str, tuple[float, ...]]:
             try:
                 vals = [parse_number(row[i])[0] for i in range(1, 7)]
             except ValueError as exc:
-                raise InputError(f"site {label}: anisotropic ADP {exc}") from None
+                raise InputError(f"site {label[:40]}: anisotropic ADP {exc}") from None
             if any(v is None for v in vals):
                 continue
+            if any(abs(factor * v) > MAX_U_ISO for v in vals):  # type: ignore[operator]
+                raise InputError(f"site {label[:40]}: anisotropic U above {MAX_U_ISO:g} Å²")
             out[label] = tuple(factor * v for v in vals)  # type: ignore[operator]
     return out
 

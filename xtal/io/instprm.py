@@ -8,13 +8,14 @@ constant-wavelength instrument parameters mean (physics.md §§2–5).
 GSAS-II ``.instprm`` (text)
     ``key:value`` items, one per line or several joined by ``;`` (spaces inside a
     line are ignored, as GSAS-II's ``ReadInstprm`` removes them); ``#`` lines are
-    comments. Keys and units: ``Type`` (PXC X-ray or PNC neutron, constant
-    wavelength), ``Bank``, ``Lam1``/``Lam2`` (Å) with ``I(L2)/I(L1)``, or ``Lam`` for a
-    single wavelength, ``Zero`` (degrees 2θ, added), ``Polariz.`` (P in
-    pol = P + (1 − P) cos² 2θ), ``Azimuth`` (degrees), ``U``, ``V``, ``W``
-    (centidegrees², Gaussian variance), ``X``, ``Y``, ``Z`` (centidegrees, Lorentzian
-    FWHM) and ``SH/L``. A file saved with "Save all profiles" holds several banks,
-    each after a ``#Bank N: ...`` line; bank 1 (or the lowest) is read by default.
+    comments. Keys and units: ``Type`` (PXC, constant-wavelength X-ray; neutron
+    types PNC/PNT are refused until xtal computes neutron scattering), ``Bank``,
+    ``Lam1``/``Lam2`` (Å) with ``I(L2)/I(L1)``, or ``Lam`` for a single wavelength,
+    ``Zero`` (degrees 2θ, added), ``Polariz.`` (P in pol = P + (1 − P) cos² 2θ),
+    ``Azimuth`` (degrees), ``U``, ``V``, ``W`` (centidegrees², Gaussian variance),
+    ``X``, ``Y``, ``Z`` (centidegrees, Lorentzian FWHM) and ``SH/L``. A file saved
+    with "Save all profiles" holds several banks, each after a ``#Bank N: ...``
+    line; bank 1 (or the lowest) is read by default.
     Recent GSAS-II versions also write ``Gonio. radius`` (mm), ``Diff-type`` and
     ``InstrName`` items, which are sample parameters there; ``Gonio. radius`` is
     read as :attr:`Instrument.radius`, the other two are ignored. Source:
@@ -25,7 +26,8 @@ Old GSAS instrument parameter file (``.prm``, ``.PRM``, ``.ins``; fixed columns)
     Records ``INS`` + bank number (columns 4–6) + name (columns 7–12) + value
     (from column 13). Read as GSAS-II's ``SetPowderInstParms`` reads them:
 
-    * ``INS   HTYPE``: histogram type; its first three letters must be PXC or PNC.
+    * ``INS   HTYPE``: histogram type; its first three letters must be PXC (PNC,
+      neutron, is refused until xtal computes neutron scattering).
     * ``INS  n ICONS``: λ1 (line columns 13–22), λ2 (23–32), zero in centidegrees
       (33–42, divided by 100 to degrees), polarisation POLA (53–62, copied
       unchanged to ``Polariz.``), IPOLA (63–67, ignored, as GSAS-II does) and
@@ -57,13 +59,19 @@ Old GSAS instrument parameter file (``.prm``, ``.PRM``, ``.ins``; fixed columns)
 Goniometer radius and sample displacement
     Neither is an instrument parameter in GSAS-II: the radius is the sample
     parameter "Gonio. radius" (GSAS-II's default 200 mm, ``SetDefaultSample``) and
-    the displacement is the sample parameter "Shift" (µm). A file without a radius
-    gives the :class:`Instrument` default (200 mm, as GSAS-II); a file never sets a displacement
-    (0). :func:`format_instprm` appends one comment line
+    the displacement is the sample parameter "Shift" (µm). A radius stated by the
+    file — the ``Gonio. radius`` item, the ``#xtal: radius=`` comment, or a comment
+    such as ``# goniometer radius = 240 mm`` — is read (10–2000 mm); a file without
+    one gives the :class:`Instrument` default (200 mm, as GSAS-II); a file never sets
+    a displacement (0). :func:`format_instprm` appends one comment line
     ``#xtal: radius=<mm> displacement=<µm>`` (plus ``ratio=`` for a single
     wavelength, whose I(L2)/I(L1) GSAS-II does not store) so that a round trip is
     lossless. It is the last line: GSAS-II's reader stops at the first comment
     after the parameters, so it neither sees nor stores it.
+
+Checks
+    Stated wavelengths must lie in 0.05–5 Å, I(L2)/I(L1) in 0–1, the zero within ±10°;
+    every number must be finite; files over 1 MiB are not instrument files.
 """
 
 from __future__ import annotations
@@ -86,6 +94,12 @@ _HEADER = "#GSAS-II instrument parameter file; do not add/delete items!"
 _XTAL_TAG = "#xtal:"
 _TYPES = {"PXC": "xray", "PNC": "neutron"}
 _TYPE_OF = {v: k for k, v in _TYPES.items()}
+_NEUTRON = ("PNC", "PNT", "PNB")
+_MAX_BYTES = 2**20
+WAVELENGTH_RANGE = (0.05, 5.0)  # Å, as for pattern files (xtal.io.formats._common)
+RADIUS_RANGE = (10.0, 2000.0)  # mm
+_RADIUS_COMMENT = re.compile(r"gonio(?:meter)?\.?[ \t]{0,4}+radius[^0-9\n]{0,20}+"
+                             r"([0-9]{1,5}+(?:\.[0-9]{0,6}+)?+)", re.I)
 _GSAS2_DEFAULT_SHL = 0.002  # GSAS-II's SH/L when a GSAS file gives no S/L, H/L
 
 # instprm keys read as numbers, in the order GSAS-II writes them
@@ -94,7 +108,7 @@ _NUMERIC = ("Bank", "Lam", "Lam1", "Lam2", "I(L2)/I(L1)", "Zero", "Polariz.", "A
 _PROFILE_REQUIRED = ("U", "V", "W", "X", "Y", "SH/L")
 
 _PRM_RECORD = re.compile(r"^INS[ 0-9]{3}[A-Z ]")
-_BANK_HEADER = re.compile(r"^#\s*Bank\s+(\d+)\s*:")
+_BANK_HEADER = re.compile(r"^#[ \t]*+Bank[ \t]++(\d{1,6}+)[ \t]*+:")
 _PRCF_LABELS = frozenset({"GU", "GV", "GW", "GP", "LX", "LY", "S/L", "H/L", "TRNS", "SHFT",
                           "SFEC", "PTEC", "STEC", "ASYM", "ETA"})
 
@@ -146,7 +160,12 @@ def read_instrument(path: PathLike, bank: int | None = None) -> Instrument:
 
 
 def _read_text(p: Path) -> str:
+    from xtal.io.formats._common import FormatError, decode_text
+
     try:
+        if p.is_file() and p.stat().st_size > _MAX_BYTES:
+            raise InputError(f"file is {p.stat().st_size} bytes, too large for an instrument "
+                             "parameter file", p)
         raw = p.read_bytes()
     except IsADirectoryError:
         raise InputError("is a directory, not an instrument parameter file", p) from None
@@ -154,12 +173,13 @@ def _read_text(p: Path) -> str:
         raise InputError(f"cannot read instrument file: {err.strerror or err}", p) from None
     if not raw.strip():
         raise InputError("empty file, not an instrument parameter file", p)
-    if b"\x00" in raw:
-        raise InputError("binary file, not an instrument parameter file", p)
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        text = decode_text(raw)  # UTF-8 (BOM or not), UTF-16, else Latin-1
+    except FormatError as err:
+        raise InputError(f"not an instrument parameter file ({err})", p) from None
+    if "\x00" in text:
+        raise InputError("binary file, not an instrument parameter file", p)
+    return text
 
 
 def _looks_like_instprm(lines: list[str]) -> bool:
@@ -194,11 +214,25 @@ def _number(key: str, value: str, where: str = "") -> float:
 
 
 def _make(path: Path, names: tuple[str, str], **values: float | str | None) -> Instrument:
-    """Build the Instrument, checking the wavelengths first under the file's ``names``."""
+    """Build the Instrument, checking stated values first under the file's ``names``."""
+    lo, hi = WAVELENGTH_RANGE
     for field, label in zip(("lam1", "lam2"), names, strict=True):
         lam = values.get(field)
         if isinstance(lam, float) and lam <= 0:
             raise InputError(f"wavelength {label} = {lam!r} Å must be positive", path)
+        if isinstance(lam, float) and not lo <= lam <= hi:
+            raise InputError(f"wavelength {label} = {lam!r} Å is outside {lo:g}–{hi:g} Å", path)
+    ratio = values.get("ratio")
+    if isinstance(ratio, float) and not 0 <= ratio <= 1:
+        raise InputError(f"Kα2/Kα1 ratio I(L2)/I(L1) = {ratio!r} is outside 0–1", path)
+    zero = values.get("zero")
+    if isinstance(zero, float) and abs(zero) > 10:
+        raise InputError(f"zero = {zero!r}° is beyond ±10° (an instrument zero is a small "
+                         "correction)", path)
+    radius = values.get("radius")
+    if isinstance(radius, float) and not RADIUS_RANGE[0] <= radius <= RADIUS_RANGE[1]:
+        raise InputError(f"goniometer radius {radius!r} mm is outside "
+                         f"{RADIUS_RANGE[0]:g}–{RADIUS_RANGE[1]:g} mm", path)
     try:
         return Instrument(source=str(path), **values)  # type: ignore[arg-type]
     except InputError as err:
@@ -241,6 +275,10 @@ def _parse_instprm(lines: list[str], path: Path, bank: int | None) -> Instrument
         raise InputError("missing Type (PXC or PNC)", path)
     type_line, type_value = items["Type"]
     kind = type_value.strip()
+    if kind[:3] in _NEUTRON:
+        raise InputError(f"line {type_line}: Type {_short(kind)} is a neutron instrument; xtal "
+                         "computes X-ray scattering only, so neutron data cannot be used yet",
+                         path)
     if kind not in _TYPES:
         raise InputError(
             f"line {type_line}: Type {_short(kind)} is not supported; only constant-wavelength "
@@ -285,6 +323,8 @@ def _parse_instprm(lines: list[str], path: Path, bank: int | None) -> Instrument
         values["radius"] = extra["radius"]
     elif "Gonio.radius" in num:
         values["radius"] = num["Gonio.radius"]
+    elif "comment_radius" in extra:
+        values["radius"] = extra["comment_radius"]
     if "displacement" in extra:
         values["displacement"] = extra["displacement"]
     return _make(path, ("Lam1" if "Lam1" in num else "Lam", "Lam2"), **values)
@@ -309,6 +349,9 @@ def _instprm_items(
             extra.update(_xtal_comment(s[len(_XTAL_TAG):], lineno))
             continue
         if s.startswith("#"):
+            m = _RADIUS_COMMENT.search(s[:200])
+            if m and "comment_radius" not in extra:
+                extra["comment_radius"] = float(m.group(1))
             continue
         for q in ('"""', "'''"):
             if q in s:
@@ -354,6 +397,9 @@ def _parse_prm(lines: list[str], path: Path, bank: int | None) -> Instrument:
     if (None, "HTYPE") not in records:
         raise InputError("GSAS instrument file has no 'INS   HTYPE' record", path)
     htype = records[(None, "HTYPE")][1].strip()
+    if htype[:3] in _NEUTRON:
+        raise InputError(f"histogram type {_short(htype)} is a neutron instrument; xtal computes "
+                         "X-ray scattering only, so neutron data cannot be used yet", path)
     if htype[:3] not in _TYPES:
         raise InputError(
             f"histogram type {_short(htype)} is not supported; only constant-wavelength powder "

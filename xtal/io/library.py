@@ -250,7 +250,9 @@ def _looks_like_path(x: str | os.PathLike[str]) -> bool:
     if isinstance(x, os.PathLike):
         return True
     s = str(x)
-    return s.lower().endswith(CIF_SUFFIXES) or "/" in s or os.sep in s or Path(s).is_file()
+    base = s.rpartition("#")[0] or s  # 'file.cif#BLOCK' chooses a data block
+    return (base.lower().endswith(CIF_SUFFIXES) or "/" in s or os.sep in s
+            or Path(s).is_file())
 
 
 def _shipped_name(name: str) -> str | None:

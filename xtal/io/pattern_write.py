@@ -28,7 +28,9 @@ def format_xy(pattern: Pattern, header: list[str] | None = None, esd: bool = Fal
     lines.append("2theta(deg)  intensity" + ("  esd" if esd else ""))
     for line in lines:
         buf.write(f"# {line}\n")
-    cols = [pattern.x, pattern.y] + ([pattern.esd()] if esd else [])
+    # weight-0 points (σ = inf) are written with esd 0, GSAS-II's mark for them
+    cols = [pattern.x, pattern.y] + ([np.where(np.isfinite(e := pattern.esd()), e, 0.0)]
+                                     if esd else [])
     np.savetxt(buf, np.column_stack(cols), fmt=["%.5f"] + ["%.6g"] * (len(cols) - 1))
     return buf.getvalue()
 

@@ -140,7 +140,8 @@ class Curves:
             "observed": self.observed.tolist(),
             "calculated": self.calculated.tolist(),
             "background": self.background.tolist(),
-            "sigma": self.sigma.tolist(),
+            # σ = inf (weight 0, Pattern.esd) is written as null
+            "sigma": [v if np.isfinite(v) else None for v in self.sigma.tolist()],
             "phases": {k: v.tolist() for k, v in self.phases.items()},
         }
 
@@ -152,7 +153,7 @@ class Curves:
             arr(d["observed"], float),
             arr(d["calculated"], float),
             arr(d["background"], float),
-            arr(d["sigma"], float),
+            np.array([np.inf if v is None else v for v in d["sigma"]], float),
             {k: arr(v, float) for k, v in d.get("phases", {}).items()},
         )
 

@@ -12,7 +12,11 @@ empty elements ``WaveLengthAlpha1``/``WaveLengthAlpha2``/``WaveLengthRatio``
 with a ``Value`` attribute, in ``RawData*.xml`` or ``MeasurementContainer.xml``.
 
 Counts are kept as counts (GSAS-II rescales by the effective counting time;
-this reader does not — the time per step is in ``metadata``).
+this reader does not — the time per step is ``metadata['count_time_s']``).  Stated
+wavelengths outside 0.05–5 Å or a ratio outside 0–1 are refused.  Members are read
+through the bounded zip access of :mod:`xtal.io.formats._common` and parsed in one
+streaming pass (``iterparse``; each ``Datum`` element is dropped once read), so time
+and memory grow linearly with the number of steps.
 """
 
 from __future__ import annotations
@@ -20,45 +24,109 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from xtal.diffraction.pattern import Pattern
-from xtal.io.formats._common import FormatError, local, make_pattern, open_zip, zip_member
+from xtal.io.formats._common import (
+    FormatError,
+    iso_time,
+    local,
+    make_pattern,
+    open_zip,
+    opt_float,
+    parse_table,
+    radiation,
+    zip_member,
+)
 
 RAWDATA = re.compile(r"(^|/)RawData(\d*)\.xml$", re.I)
+_WAVE_TAGS = ("WaveLengthAlpha1", "WaveLengthAlpha2", "WaveLengthRatio")
+_STAMPS = {"TimeStampStarted": "date", "TimeStampFinished": "end_date"}
+_INFO_TAGS = ("ScanName", "MeasurementPoints", "TimePerStep", "TimePerStepEffective")
+
+
+@dataclass
+class _Route:
+    """What one ``DataRoute`` holds: its scan information and its ``Datum`` texts."""
+
+    datums: list[str] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
+    start: float | None = None
+    inc: float | None = None
+
+
+@dataclass
+class _Member:
+    """One XML member, scanned: its routes, the first wavelength and time-stamp items."""
+
+    routes: list[_Route] = field(default_factory=list)
+    values: dict[str, float] = field(default_factory=dict)
+    stamps: dict[str, str] = field(default_factory=dict)
 
 
 def raw_members(archive: zipfile.ZipFile) -> list[str]:
     """``RawData*.xml`` members in numerical order."""
     names = [n for n in archive.namelist() if RAWDATA.search(n)]
-    return sorted(names, key=lambda n: (int(RAWDATA.search(n).group(2) or 0), n))
+    return sorted(names, key=lambda n: (int(RAWDATA.search(n).group(2)[:9] or 0), n))
 
 
-def _first(root: ET.Element, name: str) -> ET.Element | None:
-    return next((e for e in root.iter() if local(e.tag) == name), None)
-
-
-def _value(root: ET.Element | None, name: str) -> float | None:
-    if root is None:
-        return None
-    el = _first(root, name)
-    if el is None:
-        return None
+def _scan(data: bytes, member: str) -> _Member:
+    """One streaming pass over a member (linear time; Datum elements freed as read)."""
+    out, route = _Member(), _Route()
+    holder: ET.Element | None = None  # the DataRoute being read: its read children are dropped
     try:
-        v = float(el.get("Value", el.text or ""))
-    except ValueError:
-        return None
+        for event, el in ET.iterparse(BytesIO(data), events=("start", "end")):
+            name = local(el.tag)
+            if event == "start":
+                if name == "DataRoute":
+                    holder = el
+                continue
+            if name == "Datum":
+                route.datums.append((el.text or "").strip())
+                el.clear()
+                if holder is not None and len(holder) >= 4096:
+                    del holder[:]
+            elif name == "ScanInformation":
+                _scan_information(el, route)
+            elif name == "DataRoute":
+                out.routes.append(route)
+                route, holder = _Route(), None
+                el.clear()
+            elif name in _WAVE_TAGS and name not in out.values:
+                out.values[name] = _stated(el)
+            elif name in _STAMPS and el.text and name not in out.stamps:
+                out.stamps[_STAMPS[name]] = el.text.strip()[:60]
+    except (ET.ParseError, LookupError, ValueError, UnicodeError) as err:
+        raise FormatError(f"{member}: corrupt XML ({' '.join(str(err).split())[:80]})") from None
+    return out
+
+
+def _stated(el: ET.Element) -> float:
+    """A stated value (``Value`` attribute or text; nm converted to Å); NaN if not a number."""
+    text = el.get("Value", el.text or "")
+    v = opt_float(text)
+    if v is None:
+        return float("nan")  # stated but not a number: refused by radiation()
     return v * 10.0 if el.get("Unit", "").lower() == "nm" else v
 
 
-def _parse(data: bytes, member: str) -> ET.Element:
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as err:
-        raise FormatError(f"{member}: corrupt XML ({err})") from None
+def _scan_information(info: ET.Element, route: _Route) -> None:
+    for el in info.iter():
+        name = local(el.tag)
+        if name in _INFO_TAGS and el.text and name not in route.info:
+            route.info[name] = el.text.strip()[:100]
+        axis = (el.get("AxisName") or el.get("AxisId") or "").replace("-", "").lower()
+        if name == "ScanAxisInfo" and axis in ("twotheta", "2theta"):
+            for c in el:
+                if local(c.tag) == "Start" and c.text:
+                    route.start = opt_float(c.text)
+                elif local(c.tag) == "Increment" and c.text:
+                    route.inc = opt_float(c.text)
 
 
 def read(data: bytes, path: Path) -> list[Pattern]:
@@ -66,20 +134,19 @@ def read(data: bytes, path: Path) -> list[Pattern]:
     with open_zip(data) as archive:
         members = raw_members(archive)
         if not members:
-            listed = ", ".join(archive.namelist()[:5]) or "none"
+            listed = ", ".join(n[:40] for n in archive.namelist()[:5]) or "none"
             raise FormatError(f"zip archive has no RawData*.xml member (members: {listed})")
-        roots = [(m, _parse(zip_member(archive, m), m)) for m in members]
+        scanned = [(m, _scan(zip_member(archive, m), m)) for m in members]
         container = next((n for n in archive.namelist()
                           if n.lower().endswith("measurementcontainer.xml")), None)
-        extra = _parse(zip_member(archive, container), container) if container else None
+        extra = _scan(zip_member(archive, container), container).values if container else {}
     out: list[Pattern] = []
-    for member, root in roots:
-        wave = {k: _value(root, t) or _value(extra, t) for k, t in
-                (("wavelength", "WaveLengthAlpha1"), ("wavelength2", "WaveLengthAlpha2"),
-                 ("ratio", "WaveLengthRatio"))}
-        routes = [r for r in root.iter() if local(r.tag) == "DataRoute"]
+    for member, scan in scanned:
+        stated = [scan.values.get(t) or extra.get(t) for t in _WAVE_TAGS]
+        wave = radiation(*stated, where=f"{member}: ", names=_WAVE_TAGS)
+        routes = scan.routes
         for k, route in enumerate(routes, start=1):
-            p = _route(route, member, k, len(routes), wave, root, path)
+            p = _route(route, member, k, len(routes), wave, scan.stamps, path)
             if p is not None:
                 out.append(p)
     if not out:
@@ -87,48 +154,30 @@ def read(data: bytes, path: Path) -> list[Pattern]:
     return out
 
 
-def _route(route: ET.Element, member: str, k: int, nroutes: int, wave: dict[str, float | None],
-           root: ET.Element, path: Path) -> Pattern | None:
+def _route(route: _Route, member: str, k: int, nroutes: int, wave: dict[str, float | None],
+           stamps: dict[str, str], path: Path) -> Pattern | None:
     where = f"{member}" + (f" route {k}" if nroutes > 1 else "") + ": "
-    datums = [e.text or "" for e in route if local(e.tag) == "Datum"]
+    datums = route.datums
     if not datums:
         return None
-    meta: dict[str, Any] = {"format": "Bruker BRML", "member": member}
-    info = _first(route, "ScanInformation")
-    start = inc = None
-    if info is not None:
-        for tag in ("ScanName", "MeasurementPoints", "TimePerStep", "TimePerStepEffective"):
-            el = _first(info, tag)
-            if el is not None and el.text:
-                meta[tag] = el.text.strip()
-        for ax in info.iter():
-            axis = (ax.get("AxisName") or ax.get("AxisId") or "").replace("-", "").lower()
-            if local(ax.tag) == "ScanAxisInfo" and axis in ("twotheta", "2theta"):
-                s, i = _first(ax, "Start"), _first(ax, "Increment")
-                try:
-                    start = float(s.text) if s is not None and s.text else None
-                    inc = float(i.text) if i is not None and i.text else None
-                except ValueError:
-                    start = inc = None
-    for tag in ("TimeStampStarted", "TimeStampFinished"):
-        el = _first(root, tag)
-        if el is not None and el.text:
-            meta["date" if tag.endswith("Started") else "end_date"] = el.text.strip()
-    rows = [d.split(",") for d in datums]
-    ncol = len(rows[0])
-    for i, r in enumerate(rows):
-        if len(r) != ncol:
-            raise FormatError(f"{where}Datum {i + 1} has {len(r)} values, the first has {ncol}")
-    try:
-        table = np.array(rows, dtype=float)
-    except ValueError:
-        bad = next(i for i, r in enumerate(rows) if not _numeric(r))
-        raise FormatError(f"{where}Datum {bad + 1} is not numeric: {datums[bad][:40]!r}") from None
+    bad = next((i for i, d in enumerate(datums) if not d or "\n" in d), None)
+    if bad is not None:
+        raise FormatError(f"{where}Datum {bad + 1} is empty or spans lines")
+    meta: dict[str, Any] = {"format": "Bruker BRML", "member": member, **route.info, **stamps}
+    when = iso_time(meta.get("date"))
+    if when:
+        meta["time"] = when
+    t = opt_float(meta.get("TimePerStep"), 1e-6, 1e6)
+    if t is not None:
+        meta["count_time_s"] = t
+    meta["intensity_unit"] = "counts"
+    ncol = datums[0].count(",") + 1
+    table = parse_table("\n".join(datums).replace(",", " "), ncol, f"{where}Datum ")
     y = table[:, -1]
     if ncol >= 4:
         x = table[:, 2]
-    elif start is not None and inc is not None:
-        x = start + inc * np.arange(len(rows))
+    elif route.start is not None and route.inc is not None:
+        x = route.start + route.inc * np.arange(table.shape[0])
     else:
         raise FormatError(f"{where}Datum has {ncol} values and no 2θ start/increment is given")
     keep = y != -9999
@@ -137,11 +186,3 @@ def _route(route: ET.Element, member: str, k: int, nroutes: int, wave: dict[str,
         x, y = x[keep], y[keep]
     name = f"{path.stem} {Path(member).stem}" + (f" route {k}" if nroutes > 1 else "")
     return make_pattern(x, y, path=path, name=name, metadata=meta, where=where, **wave)
-
-
-def _numeric(r: list[str]) -> bool:
-    try:
-        [float(v) for v in r]
-    except ValueError:
-        return False
-    return True

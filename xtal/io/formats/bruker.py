@@ -35,6 +35,12 @@ magic      version  layout
 In version 4 the 2θ start is taken from the ``2Theta`` axis record when there
 is one.  Ranges that are not 2θ scans (version 4 scan types other than
 coupled/detector scans) are skipped and listed in the metadata.
+
+Checks: a stated wavelength outside 0.05–5 Å or a ratio outside 0–1 is refused (a
+zero wavelength field means "not stated", as unused header fields are zero); the
+goniometer radius (v3) goes to ``metadata['radius_mm']`` only when it lies in
+10–2000 mm; the time per step goes to ``count_time_s`` and the header date and time
+(v3: ``mm/dd/yy``) to ``time`` (ISO 8601).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from xtal.diffraction.pattern import Pattern
-from xtal.io.formats._common import Binary, FormatError, make_pattern
+from xtal.io.formats._common import Binary, FormatError, iso_time, make_pattern, radiation
 
 MAGICS = (b"RAW1.01", b"RAW4.00", b"RAW ", b"RAW2")
 V4_SCANS = ("Locked Coupled", "Unlocked Coupled", "Detector Scan", "Coupled TwoTheta/Theta",
@@ -65,11 +71,9 @@ def version(data: bytes) -> int | None:
     return None
 
 
-def _wave(meta: dict[str, Any], a1: float, a2: float, ratio: float) -> dict[str, float | None]:
-    ok = [v if np.isfinite(v) and 0.01 < v < 10 else None for v in (a1, a2)]
-    r = ratio if np.isfinite(ratio) and 0 <= ratio <= 1 else None
-    return {"wavelength": ok[0], "wavelength2": ok[1] if ok[1] != ok[0] else None,
-            "ratio": r if ok[1] is not None and ok[1] != ok[0] else None}
+def _wave(a1: float, a2: float, ratio: float | None) -> dict[str, float | None]:
+    """Checked wavelengths of a header (zero fields are unset)."""
+    return radiation(a1, a2, ratio, zero_is_unset=True)
 
 
 def _range(b: Binary, offset: int, steps: int, start: float, step: float, k: int) -> tuple:
@@ -100,10 +104,14 @@ def _patterns(ranges: list, common: dict[str, Any], v: int, path: Path) -> list[
         raise FormatError("no 2θ range in the file")
     out = []
     for k, (x, y, meta, wave) in enumerate(ranges, start=1):
-        m = {"format": f"Bruker RAW v{v}", "range": k, **common, **meta}
+        m = {"format": f"Bruker RAW v{v}", "range": k, "intensity_unit": "counts", **common,
+             **meta}
         name = (m.get("sample") or path.stem) + (f" range {k}" if len(ranges) > 1 else "")
         w = {**common.get("_wave", {}), **wave}
         m.pop("_wave", None)
+        t = m.get("time_per_step_s")
+        if isinstance(t, float) and np.isfinite(t) and 0 < t < 1e6:
+            m["count_time_s"] = t
         out.append(make_pattern(x, y, path=path, name=name, metadata=m, where=f"range {k}: ",
                                 **w))
     return out
@@ -124,7 +132,7 @@ def _v1(b: Binary) -> tuple[list, dict]:
         a1, a2 = b.unpack("f", pos + 68, what), b.unpack("f", pos + 72, what)
         more = b.unpack("I", pos + 148, what)
         x, y = _range(b, pos + 152, steps, start, step, k)
-        ranges.append((x, y, meta, _wave(meta, a1, a2, np.nan)))
+        ranges.append((x, y, meta, _wave(a1, a2, None)))
         pos += 152 + 4 * steps
         k += 1
         if more and pos >= len(b):
@@ -136,8 +144,8 @@ def _v2(b: Binary) -> tuple[list, dict]:
     n = b.unpack("H", 4, "file header")
     common: dict[str, Any] = {
         "date": b.text(168, 20, "file header"), "anode": b.text(188, 2, "file header")}
-    common["_wave"] = _wave(common, b.unpack("f", 190, "file header"),
-                            b.unpack("f", 194, "file header"), b.unpack("f", 198, "file header"))
+    common["_wave"] = _wave(b.unpack("f", 190, "file header"), b.unpack("f", 194, "file header"),
+                            b.unpack("f", 198, "file header"))
     ranges, pos = [], 256
     for k in range(1, n + 1):
         what = f"range {k} header"
@@ -158,13 +166,19 @@ def _v3(b: Binary) -> tuple[list, dict]:
     b.need(0, 712, what)
     n = b.unpack("I", 12, what)
     common: dict[str, Any] = {
-        "date": b.text(16, 10, what), "time": b.text(26, 10, what), "user": b.text(36, 72, what),
-        "site": b.text(108, 218, what), "sample": b.text(326, 60, what),
-        "comment": b.text(386, 160, what), "radius_mm": b.unpack("f", 564, what),
+        "date": b.text(16, 10, what), "clock": b.text(26, 10, what),
+        "user": b.text(36, 72, what), "site": b.text(108, 218, what),
+        "sample": b.text(326, 60, what), "comment": b.text(386, 160, what),
         "anode": b.text(608, 4, what), "kalpha_average": b.unpack("d", 616, what),
         "kbeta": b.unpack("d", 640, what), "file_status": b.unpack("I", 8, what),
     }
-    common["_wave"] = _wave(common, b.unpack("d", 624, what), b.unpack("d", 632, what),
+    radius = b.unpack("f", 564, what)
+    if np.isfinite(radius) and 10 <= radius <= 2000:
+        common["radius_mm"] = float(radius)
+    when = iso_time(f"{common['date']} {common['clock']}", ("%m/%d/%y %H:%M:%S",))
+    if when:
+        common["time"] = when
+    common["_wave"] = _wave(b.unpack("d", 624, what), b.unpack("d", 632, what),
                             b.unpack("d", 648, what))
     ranges, pos = [], 712
     for k in range(1, n + 1):
@@ -191,7 +205,10 @@ def _v3(b: Binary) -> tuple[list, dict]:
 
 def _v4(b: Binary) -> tuple[list, dict]:
     what = "file header"
-    common: dict[str, Any] = {"date": b.text(12, 12, what), "time": b.text(24, 10, what)}
+    common: dict[str, Any] = {"date": b.text(12, 12, what), "clock": b.text(24, 10, what)}
+    when = iso_time(f"{common['date']} {common['clock']}", ("%m/%d/%Y %H:%M:%S",))
+    if when:
+        common["time"] = when
     pos = 61
     while True:  # file-level records until the first range
         rtype = b.unpack("I", pos, "record list")
@@ -207,7 +224,7 @@ def _v4(b: Binary) -> tuple[list, dict]:
             common["kalpha_average"] = b.unpack("d", pos + 72, "record")
             common["kbeta"] = b.unpack("d", pos + 96, "record")
             common["anode"] = b.text(pos + 116, 4, "record")
-            common["_wave"] = _wave(common, b.unpack("d", pos + 80, "record"),
+            common["_wave"] = _wave(b.unpack("d", pos + 80, "record"),
                                     b.unpack("d", pos + 88, "record"),
                                     b.unpack("d", pos + 104, "record"))
         pos += rlen

@@ -20,20 +20,40 @@ behaviour this reader matches:
 * ``ALT``: records of four 20-character fields, x (8 characters, 1/32
   centidegree), y (7) and esd (5), both in thousandths, as GSAS-II decodes them.
 
-Only constant-wavelength (2θ) banks are read; time-of-flight and
-energy-dispersive banks are refused with a clear message.
+Only constant-wavelength (2θ) X-ray banks are read; time-of-flight and
+energy-dispersive banks are refused with a clear message, and so are files that say
+they hold neutron data (GSAS's ``.cwn`` extension, or "neutron" in the title), until
+xtal computes neutron scattering.
+
+Header comments ``# key = value`` (as APS 11-BM writes them) go to the metadata;
+``# Temp (K)`` is the sample temperature (``temperature_K``), ``# Scan Comment``,
+when it is a bare number next to a ``Temp (K)`` line, the controller set-point
+(``temperature_setpoint_K``; 11-BM's convention, see ../shared/data/README.md) and
+``# Scan time`` the start of the measurement (``time``, ISO 8601).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from xtal.diffraction.pattern import Pattern
-from xtal.io.formats._common import FormatError, decode_text, floats, make_pattern
+from xtal.io.formats._common import (
+    FormatError,
+    decode_text,
+    iso_time,
+    make_pattern,
+    opt_float,
+    parse_table,
+)
 
 DATA_TYPES = ("STD", "ESD", "ALT", "FXYE", "FXY")
+_BANK = re.compile(r"^BANK", re.M)
+_HEADER_ITEM = re.compile(r"^#[ \t]*+([^=\n]{1,60}?)[ \t]*+=[ \t]*+([^\n]{0,200})", re.M)
+_NEUTRON = re.compile(r"\bneutrons?\b", re.I)
 
 
 def has_bank_line(text: str, max_lines: int = 40) -> bool:
@@ -109,98 +129,135 @@ def _alt(lines: list[str], bank: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return x / 3200.0, y / 1000.0, e / 1000.0
 
 
-def _free(lines: list[str], ncol: int, bank: str) -> np.ndarray:
-    rows = [ln.split() for ln in lines if ln.strip() and ln.strip() != "\x1a"]
-    for i, r in enumerate(rows):
-        if len(r) < ncol:
-            raise FormatError(f"{bank}: data line {i + 1} has {len(r)} values, {ncol} needed")
-    flat = floats([v for r in rows for v in r[:ncol]], f"{bank}")
-    return flat.reshape(-1, ncol)
+def _free(block: str, ncol: int, bank: str) -> np.ndarray:
+    """Columns x, y[, esd] of a free-format bank, in linear time."""
+    if "\x1a" in block:
+        block = block.replace("\x1a", "")
+    first = next((ln for ln in block[: 2**16].splitlines() if ln.strip()), None)
+    if first is None:
+        raise FormatError(f"{bank}: no data lines")
+    n_in_file = len(first.split())
+    if n_in_file < ncol:
+        raise FormatError(f"{bank}: data line 1 has {n_in_file} values, {ncol} needed")
+    return parse_table(block, n_in_file, f"{bank}: ")[:, :ncol]
 
 
 def read(data: bytes, path: Path) -> list[Pattern]:
     """Read every bank of a GSAS powder data file."""
     text = decode_text(data)
-    lines = text.splitlines()
-    if not lines:
-        raise FormatError("file is empty")
-    title = lines[0].strip()
-    inst = ""
-    banks: list[tuple[int, str]] = []
-    for i, line in enumerate(lines[1:], start=1):
-        if line.startswith("BANK"):
-            banks.append((i, line))
-        elif i == 1 and line.lower().startswith("inst"):
-            inst = line.split(":", 1)[-1].strip() if ":" in line else line[20:].strip()
-    if not banks:
+    nl = text.find("\n")
+    nl = len(text) if nl < 0 else nl
+    title = text[:nl].strip()[:200]
+    if path.suffix.lower() == ".cwn" or _NEUTRON.search(title):
+        raise FormatError("neutron data (GSAS .cwn extension or 'neutron' in the title): xtal "
+                          "computes X-ray scattering only, so neutron patterns cannot be used yet")
+    starts = [m.start() for m in _BANK.finditer(text, nl + 1)]
+    if not starts:
         raise FormatError("no BANK line")
+    meta = _header(title, text[nl + 1 : starts[0]])
     out = []
-    for k, (start, bank_line) in enumerate(banks):
-        end = banks[k + 1][0] if k + 1 < len(banks) else len(lines)
-        block = [ln for ln in lines[start + 1 : end] if not ln.startswith("#")]
-        block = [ln for ln in block if not ln.startswith(("TIME_MAP", "Monitor"))]
-        last = bank_line.split()[-1].upper()
+    for k, a in enumerate(starts):
+        b = starts[k + 1] if k + 1 < len(starts) else len(text)
+        eol = text.find("\n", a, b)
+        eol = b if eol < 0 else eol
+        line = text[a:eol]
+        last = line.split()[-1].upper() if line.split() else ""
         try:
-            out.append(_bank(bank_line, block, k + 1, title, inst, path))
+            block = _data_block(text[eol + 1 : b])  # the one copy of the bank's data
+            out.append(_bank(line, block, k + 1, title, meta, path))
+            del block
         except FormatError as err:
             raise FormatError(str(err), variant=last if last in DATA_TYPES else "STD") from None
     return out
 
 
-def _bank(line: str, block: list[str], k: int, title: str, inst: str, path: Path) -> Pattern:
+def _data_block(block: str) -> str:
+    """A bank's text without comment, TIME_MAP and Monitor lines."""
+    if "#" in block or "TIME_MAP" in block or "Monitor" in block:
+        return re.sub(r"^(?:#|TIME_MAP|Monitor).*+(?:\n|\Z)", "", block, flags=re.M)
+    return block
+
+
+def _header(title: str, head: str) -> dict[str, Any]:
+    """Metadata from the lines between the title and the first BANK line."""
+    meta: dict[str, Any] = {"title": title}
+    first = head.split("\n", 1)[0]
+    if first.lower().startswith("inst"):
+        meta["instrument_parameter_file"] = (first.split(":", 1)[-1] if ":" in first
+                                             else first[20:]).strip()[:200]
+    items = {k.strip(): v.strip() for k, v in _HEADER_ITEM.findall(head[:65536])[:100]}
+    if items:
+        meta["header"] = items
+    temp = opt_float(items.get("Temp (K)"), 0.0, 1e4)
+    if temp is not None:
+        meta["temperature_K"] = temp
+        setpoint = opt_float(items.get("Scan Comment"), 0.0, 1e4)
+        if setpoint is not None:
+            meta["temperature_setpoint_K"] = setpoint
+    when = iso_time(items.get("Scan time", ""))
+    if when:
+        meta["time"] = when
+    return meta
+
+
+def _bank(line: str, block: str, k: int, title: str, common: dict[str, Any],
+          path: Path) -> Pattern:
     tok = line.split()
-    label = f"bank {tok[1] if len(tok) > 1 else k}"
+    label = f"bank {tok[1][:12] if len(tok) > 1 else k}"
     if len(tok) < 5:
         raise FormatError(f"{label}: BANK line has too few fields: {line.strip()[:60]!r}")
     try:
         nchan, nrec = int(tok[2]), int(tok[3])
     except ValueError:
         raise FormatError(f"{label}: NCHAN/NREC are not integers: {line.strip()[:60]!r}") from None
-    if nchan < 2:
+    if not 2 <= nchan <= 10**8:
         raise FormatError(f"{label}: NCHAN is {nchan}")
     bintyp = tok[4].upper()
     kind = tok[-1].upper() if tok[-1].upper() in DATA_TYPES else "STD"
     if bintyp not in ("CONST", "CONS"):
         raise FormatError(
-            f"{label}: binning type {tok[4]} (time-of-flight or energy-dispersive) is not "
+            f"{label}: binning type {tok[4][:20]} (time-of-flight or energy-dispersive) is not "
             "supported; only CONST (constant-wavelength 2θ) banks are read"
         )
-    meta = {"title": title, "bank": tok[1], "nchan": nchan, "nrec": nrec, "data_type": kind,
-            "bank_line": line.strip()}
-    if inst:
-        meta["instrument_parameter_file"] = inst
+    meta = {**common, "bank": tok[1], "nchan": nchan, "nrec": nrec, "data_type": kind,
+            "bank_line": line.strip()[:200]}
     name = f"{title or path.stem} {label}"
+    where = f"{label}: "
     if kind in ("STD", "ESD"):
-        if len(tok) < 7:
-            raise FormatError(f"{label}: CONST needs start and step: {line.strip()[:60]!r}")
-        try:
-            start, step = float(tok[5]) / 100.0, float(tok[6]) / 100.0
-        except ValueError:
-            raise FormatError(
-                f"{label}: start/step are not numbers: {line.strip()[:60]!r}"
-            ) from None
+        start, step = _start_step(tok, label, line)
+        lines = block.splitlines()
         if kind == "STD":
-            all_counts, all_counters = _std(block, nchan, label)
+            all_counts, all_counters = _std(lines, nchan, label)
             n = nchan - 1  # GSAS-II keeps NCHAN-1 points of a STD bank
             counts, counters = all_counts[:n], all_counters[:n]
             x = start + step * np.arange(n)
             meta["points_kept"] = "NCHAN-1 (as GSAS-II)"
+            meta["intensity_unit"] = "counts"
             meta["last_channel_count"] = float(all_counts[-1])
             sigma = np.sqrt(np.maximum(counts, 0.0) / counters)
             return make_pattern(x, counts, sigma, path=path, name=name, metadata=meta,
-                                esd_in_file=False, where=f"{label}: ")
-        values, esds = _esd(block, nchan, label)
+                                esd_in_file=False, where=where)
+        values, esds = _esd(lines, nchan, label)
         x = start + step * np.arange(nchan)
-        return make_pattern(x, values, esds, path=path, name=name, metadata=meta,
-                            where=f"{label}: ")
+        return make_pattern(x, values, esds, path=path, name=name, metadata=meta, where=where)
     if kind == "ALT":
-        x, y, e = _alt(block, label)
-        return make_pattern(x, y, e, path=path, name=name, metadata=meta, where=f"{label}: ")
+        x, y, e = _alt(block.splitlines(), label)
+        return make_pattern(x, y, e, path=path, name=name, metadata=meta, where=where)
     ncol = 3 if kind == "FXYE" else 2
     table = _free(block, ncol, label)
     if table.shape[0] != nchan:
         meta["nchan_mismatch"] = f"BANK line says {nchan}, file has {table.shape[0]}"
     x = table[:, 0] / 100.0
     sigma = table[:, 2] if ncol == 3 else None
-    return make_pattern(x, table[:, 1], sigma, path=path, name=name, metadata=meta,
-                        where=f"{label}: ")
+    return make_pattern(x, table[:, 1], sigma, path=path, name=name, metadata=meta, where=where)
+
+
+def _start_step(tok: list[str], label: str, line: str) -> tuple[float, float]:
+    if len(tok) < 7:
+        raise FormatError(f"{label}: CONST needs start and step: {line.strip()[:60]!r}")
+    start, step = opt_float(tok[5], -1e5, 1e5), opt_float(tok[6], -1e5, 1e5)
+    if start is None or step is None:
+        raise FormatError(f"{label}: start/step are not numbers: {line.strip()[:60]!r}")
+    if step <= 0:
+        raise FormatError(f"{label}: step {tok[6][:20]} centidegrees is not positive")
+    return start / 100.0, step / 100.0
