@@ -1,7 +1,7 @@
 """``xtal.refine(...)``: refinement from files or value objects.
 
 Resolves every input that is a file or a name (pattern formats via
-:func:`xtal.io.patterns.read_pattern`, CIFs and shipped structures via
+:func:`xtal.io.patterns.read_one`, ``PATH#N`` for one scan of several, CIFs and shipped structures via
 :func:`xtal.load_phase`, ``.instprm``/``.prm`` via :func:`xtal.io.instprm.read_instrument`,
 fixed background points such as FullProf's ``.BGR``) and hands value objects to
 :func:`xtal.refine.api.refine_values`.
@@ -57,7 +57,8 @@ def refine(
     Parameters
     ----------
     pattern
-        A :class:`Pattern` or a file :func:`xtal.read_pattern` can read (first scan).
+        A :class:`Pattern`, or a file :func:`xtal.read_pattern` can read (``PATH#N``
+        chooses one scan of several; several scans that cannot be merged are refused).
     phases
         Starting models: :class:`Phase` objects, shipped/registered names or CIF paths.
     instrument
@@ -180,9 +181,9 @@ def cell_only_phase(text: str) -> Phase:
 def _pattern(p: Pattern | PathLike) -> Pattern:
     if isinstance(p, Pattern):
         return p
-    from xtal.io.patterns import read_pattern
+    from xtal.io.patterns import read_one
 
-    return read_pattern(p)[0]
+    return read_one(p)
 
 
 def _phase(p: Phase | PathLike) -> Phase:

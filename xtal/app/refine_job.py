@@ -53,7 +53,7 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     from xtal.app.reports import analysis_sections
     from xtal.io.instprm import read_instrument
     from xtal.io.library import load_phase
-    from xtal.io.patterns import read_pattern
+    from xtal.io.patterns import read_one
     from xtal.io.refine_output import check_output_dir, format_log, write_refinement
     from xtal.refine.recipe import load_recipe
 
@@ -81,7 +81,7 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     check_output_dir(req.out, req.force)
     # a second process imports matplotlib and draws fit.png while this one reads and refines
     with PictureWorker() as worker:
-        pattern = read_pattern(req.data)[0]
+        pattern = read_one(req.data)
         phases = [load_phase(p) for p in req.phases]
         le_bail = [le_bail_phase(p) for p in req.le_bail]
         instrument = read_instrument(req.instrument) if req.instrument is not None else None
