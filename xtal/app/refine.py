@@ -1,9 +1,10 @@
 """``xtal.refine(...)``: refinement from files or value objects.
 
 Resolves every input that is a file or a name (pattern formats via
-:func:`xtal.io.patterns.read_one`, ``PATH#N`` for one scan of several, CIFs and shipped structures via
-:func:`xtal.load_phase`, ``.instprm``/``.prm`` via :func:`xtal.io.instprm.read_instrument`,
-fixed background points such as FullProf's ``.BGR``) and hands value objects to
+:func:`xtal.io.patterns.read_one`, ``PATH#N`` for one scan of several; CIFs and shipped
+structures via :func:`xtal.load_phase`; ``.instprm``/``.prm`` via
+:func:`xtal.io.instprm.read_instrument`; fixed background points such as FullProf's
+``.BGR``) and hands value objects to
 :func:`xtal.refine.api.refine_values`.
 """
 
@@ -50,6 +51,7 @@ def refine(
     roles: dict[str, str] | None = None,
     le_bail: Sequence[Phase | PathLike] = (),
     internal_standard: InternalStandard | str | None = None,
+    cell_search: float = 0.0,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern against one or more phases.
@@ -108,6 +110,10 @@ def refine(
         A weighed-in standard, :class:`~xtal.refine.amorphous.InternalStandard` or
         ``"PHASE:WT%[:ESD%]"``: then the result also gives each phase's fraction of the
         original sample and the amorphous part (:mod:`xtal.refine.amorphous`).
+    cell_search
+        Search each phase's cell within ± this fraction before refining
+        (:func:`xtal.refine.strategy.search_cells`), for starts whose peaks miss by more
+        than their widths; a recipe may set it too (``cell_search = 0.01``).
     progress
         Called with (stage, cycle, Rwp) after every accepted cycle.
 
@@ -145,6 +151,7 @@ def refine(
             if isinstance(internal_standard, str)
             else internal_standard
         ),
+        cell_search=cell_search,
         progress=progress,
     )
 

@@ -9,10 +9,12 @@ Modes
     last pattern that refined to the end (or from the start).  With more than one
     worker the ordered series is cut into as many contiguous chunks: the first
     pattern is refined first (the reference fit), the first pattern of every other
-    chunk starts from the reference fit, and each chunk then runs sequentially —
-    in parallel with the others.  Where a chunk begins, its start is the reference
-    rather than its neighbour; ``tests/test_series.py`` shows the results agree with
-    the strictly serial run (``--workers 1``) within 1 esd.
+    chunk starts from the reference fit — its cells first searched within ±1 % for the
+    best match (:func:`xtal.refine.strategy.search_cells`), as it may lie far along the
+    series — and each chunk then runs sequentially, in parallel with the others.  Where
+    a chunk begins, its start is the reference rather than its neighbour;
+    ``tests/test_series.py`` shows the results agree with the strictly serial run
+    (``--workers 1``) within 1 esd.
 ``independent``
     Every pattern from the same start (the model, or ``--start RESULT_DIR``), all in
     parallel.
@@ -44,6 +46,7 @@ from xtal.refine.strategy import start_values
 
 PathLike = str | os.PathLike[str]
 MODES = ("sequential", "independent")
+CHUNK_CELL_SEARCH = 0.01  # ± relative cell span searched where a chunk starts (series.py doc)
 
 
 @dataclass(frozen=True)
@@ -255,10 +258,13 @@ def refine_series(
     writer = _Writer(out_dir, force, plots, series)
     done = writer.resume()
 
-    def job(p: SeriesPattern, seed: FitOutcome | None) -> FitJob:
+    def job(p: SeriesPattern, seed: FitOutcome | None, head: bool = False) -> FitJob:
         values = start_values(seed.result) if seed is not None and seed.result else first_values
+        opts = dict(options or {})
+        if head:  # a chunk starts from the reference fit, possibly far along the series
+            opts.setdefault("cell_search", CHUNK_CELL_SEARCH)
         return FitJob(p.label, p.pattern, loaded, inst, rec, values,
-                      seed.label if seed is not None else None, dict(options or {}), engine)
+                      seed.label if seed is not None else None, opts, engine)
 
     with Executor(workers, scheduler) as ex:
         try:
@@ -303,7 +309,7 @@ def _sequential(pats, done, ex: Executor, job, writer, on_outcome, n_chunks: int
                     reference = outcome
                     release()
                 continue
-            ex.submit(job(p, seeds[c]))
+            ex.submit(job(p, seeds[c], head=c > 0 and position[c] == 0))
             return
 
     def release() -> None:

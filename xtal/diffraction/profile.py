@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["fcj_nodes", "fcj_plan", "make_plan", "render_peaks", "tch"]
 
 LN2 = np.log(2.0)
+MIN_FWHM = 1e-4  # degrees: no peak is drawn narrower (10× below any real instrument's)
 BLEND_START = 2.5  # in units of the band FWHM
 BLEND_END = 5.5
 BAND_REF = 1e-3  # degrees: width bands are [BAND_REF·2^k, BAND_REF·2^(k+1))
@@ -147,7 +148,7 @@ def render_peaks(
         return y
     area = np.broadcast_to(np.asarray(area, float), pos.shape)
     gam, eta = tch(np.broadcast_to(fwhm_g, pos.shape), np.broadcast_to(fwhm_l, pos.shape))
-    gam = np.maximum(gam, 1e-6)
+    gam = np.maximum(gam, MIN_FWHM)
     fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
     if plan is None:
         plan = make_plan(pos, fwhm_g, fwhm_l, shl, fcj)
@@ -333,7 +334,7 @@ def make_plan(
     pos = np.asarray(pos, float)
     fl = np.broadcast_to(np.asarray(fwhm_l, float), pos.shape)
     gam, _ = tch(np.broadcast_to(fwhm_g, pos.shape), fl)
-    gam = np.maximum(gam, 1e-6)
+    gam = np.maximum(gam, MIN_FWHM)
     rules = fcj_plan(pos, gam, shl, fcj)
     return RenderPlan(rules, np.floor(np.log2(gam / BAND_REF)).astype(int), float(shl))
 
@@ -371,9 +372,9 @@ class PeakProfiles:
 
 
 @lru_cache(maxsize=64)
-def _tail_kernels(n: int, gb: float) -> tuple[int, np.ndarray, np.ndarray]:
-    """FFT size and spectra of the switched Lorentzian tail kernels of band Γb on n points."""
-    h = gb / 6.0
+def _tail_kernels(n: int, gb: float, h: float) -> tuple[int, np.ndarray, np.ndarray]:
+    """FFT size and spectra of the switched Lorentzian tail kernels of band Γb on n points
+    spaced h."""
     offs = np.arange(-(n - 1), n) * h
     k1 = _lorentz(offs, gb) * _smoothstep(np.abs(offs) / gb)
     k2 = k1 / (offs * offs + 0.25 * gb * gb)
@@ -391,7 +392,10 @@ def _tail_band(
     The w2 term corrects, to second order, for the peak's own width differing
     from the band's: L_Γ(x) ≈ (Γ/Γb)·L_Γb(x)·[1 + (Γb² − Γ²)/(4x² + Γb²)].
     """
-    h = gb / 6.0
+    span = max(x[-1], pos.max()) - min(x[0], pos.min())
+    # Γb/6 resolves the switched kernel; a grid of 2²¹ points bounds the memory even for a
+    # peak a refinement step has made absurdly narrow (its tail is then coarser)
+    h = max(gb / 6.0, span / 2**21)
     lo = min(x[0], pos.min()) - 2 * h
     hi = max(x[-1], pos.max()) + 2 * h
     n = int(np.ceil((hi - lo) / h)) + 1
@@ -406,7 +410,7 @@ def _tail_band(
         return st[:n]
 
     # linear convolution by real FFTs (the kernel spans the whole grid)
-    size, k1_hat, k2_hat = _tail_kernels(n, gb)
+    size, k1_hat, k2_hat = _tail_kernels(n, gb, h)
     spec = sp_fft.rfft(deposit(w1), size) * k1_hat + sp_fft.rfft(deposit(w2), size) * k2_hat
     tail = sp_fft.irfft(spec, size)[n - 1 : 2 * n - 1]
     grid = lo + np.arange(n) * h

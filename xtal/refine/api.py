@@ -65,6 +65,7 @@ def refine_values(
     roles: Mapping[str, str] | None = None,
     le_bail: Sequence[Phase] = (),
     internal_standard: InternalStandard | None = None,
+    cell_search: float = 0.0,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern (see :func:`xtal.app.refine.refine` for options).
@@ -91,7 +92,8 @@ def refine_values(
     eng = make_engine(engine)
     try:
         return run(
-            problem, eng, constraints=constraints, fix=fix, start=start, progress=progress
+            problem, eng, constraints=constraints, fix=fix, start=start, progress=progress,
+            cell_search=cell_search,
         )
     finally:
         close = getattr(eng, "close", None)

@@ -93,6 +93,7 @@ class Recipe:
     roles: dict[str, Role] = field(default_factory=dict)  # see xtal.refine.roles
     composition: str = "fixed"  # occupancies keep the formula (xtal.refine.composition)
     internal_standard: InternalStandard | None = None  # [internal_standard] phase, weight_percent
+    cell_search: float = 0.0  # ± relative span searched for each phase's cell before stage 1
 
 
 def shipped_recipes() -> dict[str, Path]:
@@ -252,7 +253,14 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
         roles=_roles(data.get("role", {}), where),
         composition=_composition(data.get("composition", "fixed"), where),
         internal_standard=_standard(data.get("internal_standard"), where),
+        cell_search=_cell_search(data.get("cell_search", 0.0), where),
     )
+
+
+def _cell_search(value: object, where: str | None) -> float:
+    if not isinstance(value, int | float) or not 0 <= value <= 0.1:
+        raise InputError("'cell_search' must be a relative span between 0 and 0.1", where)
+    return float(value)
 
 
 def _standard(raw: object, where: str | None) -> InternalStandard | None:
