@@ -51,10 +51,10 @@ def build_result(
     warnings = list(warnings) + list(out.warnings)
     corr = correlations(out.refined, out.covariance, out.free_map)
     if corr:
-        warnings.append(
-            "strongly correlated (|ρ| > 0.9): "
-            + "; ".join(f"{a} / {b} ({r:+.2f})" for a, b, r in corr)
-        )
+        strongest = sorted(corr, key=lambda c: -abs(c[2]))
+        shown = "; ".join(f"{a} / {b} ({r:+.2f})" for a, b, r in strongest[:6])
+        more = f"; and {len(corr) - 6} more pairs (result.json)" if len(corr) > 6 else ""
+        warnings.append(f"strongly correlated (|ρ| > 0.9): {shown}{more}")
     phases = _phase_results(out, params, warnings)
     amorphous = _with_standard(out, phases, internal_standard)
     return Result(

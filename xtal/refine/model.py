@@ -174,7 +174,9 @@ class RietveldModel:
             n = ph.name
             ps.add(Parameter(str(ParamPath.phase_leaf(n, "scale")), 1.0, lower=0.0, linear=True))
             for k, v in zip(CELL_KEYS, ph.cell.parameters, strict=True):
-                ps.add(Parameter(str(ParamPath.cell(n, k)), float(v), lower=0.1 * v, upper=10 * v))
+                # lengths within a factor 10; angles within 20° of the start and in (10, 170)
+                lo, hi = (0.1 * v, 10 * v) if k in "abc" else (max(v - 20, 10), min(v + 20, 170))
+                ps.add(Parameter(str(ParamPath.cell(n, k)), float(v), lower=lo, upper=hi))
             for s in ph.sites:
                 for k, v in zip("xyz", s.xyz, strict=True):
                     ps.add(Parameter(str(ParamPath.site_param(n, s.label, k)), float(v)))
@@ -183,7 +185,9 @@ class RietveldModel:
                 ps.add(Parameter(str(ParamPath.site_param(n, s.label, "biso")), s.b_iso, lower=0.0))
             t = self.calcs[n].terms
             ps.add(Parameter(str(ParamPath.po_ratio(n)), t.po_ratio, lower=0.05, upper=20.0))
-            ps.add(Parameter(str(ParamPath.phase_leaf(n, "size")), t.size or 0.0, lower=0.0))
+            # 0 = no size broadening; once refined, at least 1 nm (a smaller "crystallite"
+            # turns the phase into a broad hump that mimics the background)
+            ps.add(Parameter(str(ParamPath.phase_leaf(n, "size")), t.size or 0.0, lower=1e-3))
             strain = str(ParamPath.phase_leaf(n, "microstrain"))
             ps.add(Parameter(strain, t.microstrain, lower=0.0))
             ps.constraints.extend(symmetry_constraints(n, ph))

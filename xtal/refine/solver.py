@@ -237,6 +237,11 @@ class Solver:
             full.update({n: v[n] for n in st.lin})
             self.model.le_bail_update(full)
 
+    def _reach(self, st: _Stage) -> np.ndarray:
+        """The most each refined parameter may move in one cycle (:func:`max_step`)."""
+        ps = self.model.params
+        return np.array([max_step(ps[n].path, st.base[n]) for n in st.nl])
+
     @staticmethod
     def _stage_notes(
         st: _Stage, name: str, max_cycles: int, cycles_left: int, out: StageOutcome
@@ -290,7 +295,8 @@ class Solver:
                 return point, used, True
             accepted = False
             while lam < 1e10:
-                du = _within_bounds(st.p0, st.amap, st.u, dec.step(lam)[:nu], st.bounds)
+                du = _within_reach(st, dec.step(lam)[:nu], self._reach(st))
+                du = _within_bounds(st.p0, st.amap, st.u, du, st.bounds)
                 if not self.model.feasible(st.at(st.u + du)):
                     lam *= 10.0  # an unphysical point counts as a rejected step
                     continue
@@ -448,6 +454,41 @@ class _Decomposition:
                 )
             msgs.append((key, msg))
         return msgs
+
+
+# The most a parameter may move in one cycle: a trust region in parameter space (as
+# FullProf's relaxation factors and TOPAS's step limits), so that a weakly determined
+# parameter (the cell of a minor phase) cannot jump into another minimum in one step.
+_REACH = {
+    "a": ("rel", 0.005), "b": ("rel", 0.005), "c": ("rel", 0.005),
+    "alpha": ("abs", 0.5), "beta": ("abs", 0.5), "gamma": ("abs", 0.5),
+    "x": ("abs", 0.02), "y": ("abs", 0.02), "z": ("abs", 0.02),
+    "biso": ("abs", 1.0), "occ": ("abs", 0.1), "ratio": ("abs", 0.2),
+    "zero": ("abs", 0.05), "displacement": ("abs", 50.0), "sh_l": ("abs", 0.01),
+    "size": ("rel", 0.5), "microstrain": ("relabs", (0.5, 500.0)),
+    "U": ("relabs", (0.5, 5.0)), "V": ("relabs", (0.5, 5.0)), "W": ("relabs", (0.5, 5.0)),
+    "X": ("relabs", (0.5, 2.0)), "Y": ("relabs", (0.5, 2.0)), "Z": ("relabs", (0.5, 2.0)),
+    "position": ("abs", 2.0), "fwhm": ("rel", 0.3),
+}
+
+
+def max_step(path, value: float) -> float:
+    """The largest change of a parameter in one cycle (see :data:`_REACH`); inf if unlimited."""
+    kind, size = _REACH.get(path.key, ("abs", np.inf))
+    if kind == "rel":
+        return size * max(abs(value), 1e-6)
+    if kind == "relabs":
+        return size[0] * abs(value) + size[1]
+    return size
+
+
+def _within_reach(st: _Stage, du: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """The step shortened along its direction until no parameter moves beyond its reach."""
+    if not len(du):
+        return du
+    dp = np.abs(st.amap @ du)
+    over = np.max(dp / reach) if reach.size else 0.0
+    return du / over if over > 1.0 else du
 
 
 def _lower(bound: float | None) -> float:
