@@ -109,6 +109,14 @@ def run(
             StageSpec(stage.name, tuple(active), stage.cycles, stage.tolerance), progress
         )
         warnings += [w for w in report.warnings if w not in warnings]
+        later = set().union(*(set(a) for _, a in plan[plan.index((stage, active)) + 1 :]))
+        if not report.converged and not report.stopped and not set(active) <= later:
+            # an early stage's parameters go on refining in the later (cumulative) ones;
+            # only a stage whose work is not carried on must converge
+            warnings.append(
+                f"stage '{stage.name}' reached its cycle limit ({stage.cycles}) before "
+                "converging"
+            )
         stages.append(
             {
                 "name": stage.name,
