@@ -4,7 +4,9 @@ Modes
 -----
 ``sequential`` (GSAS-II's sequential refinement)
     Patterns in order of a metadata column (the sample temperature when every file
-    states one, else as given); each starts from the previous pattern's result.  A
+    states one, else as given); each starts from the previous pattern's result and
+    refines everything the recipe's stages add up to, at once (the first pattern goes
+    through the stages one by one).  A
     pattern whose fit fails or stops does not seed the next: the next starts from the
     last pattern that refined to the end (or from the start).  With more than one
     worker the ordered series is cut into as many contiguous chunks: the first
@@ -263,6 +265,9 @@ def refine_series(
         opts = dict(options or {})
         if head:  # a chunk starts from the reference fit, possibly far along the series
             opts.setdefault("cell_search", CHUNK_CELL_SEARCH)
+        if seed is not None and seed.result is not None and mode == "sequential":
+            # copy-forward: everything the recipe refines, at once, from the neighbour's values
+            opts.setdefault("last_stage_only", True)
         return FitJob(p.label, p.pattern, loaded, inst, rec, values,
                       seed.label if seed is not None else None, opts, engine)
 

@@ -66,6 +66,7 @@ def refine_values(
     le_bail: Sequence[Phase] = (),
     internal_standard: InternalStandard | None = None,
     cell_search: float = 0.0,
+    last_stage_only: bool = False,
     progress: Progress | None = None,
 ) -> Result:
     """Rietveld refinement of one pattern (see :func:`xtal.app.refine.refine` for options).
@@ -93,7 +94,7 @@ def refine_values(
     try:
         return run(
             problem, eng, constraints=constraints, fix=fix, start=start, progress=progress,
-            cell_search=cell_search,
+            cell_search=cell_search, last_stage_only=last_stage_only,
         )
     finally:
         close = getattr(eng, "close", None)

@@ -58,6 +58,7 @@ def run(
     start: Start = None,
     progress: Progress | None = None,
     cell_search: float = 0.0,
+    last_stage_only: bool = False,
 ) -> Result:
     """Refine ``problem`` with ``engine`` through the stages of its recipe.
 
@@ -81,11 +82,17 @@ def run(
         within ±``cell_search`` (e.g. 0.01) that fits best with scales and background
         solved (:func:`search_cells`): a start whose peaks miss by more than their widths
         is brought within reach of least squares.
+    last_stage_only
+        Run only the last stage, with everything the recipe refines by then: the way a
+        sequential series refines a pattern that starts from its neighbour's result
+        (GSAS-II's sequential refinement refines all its flags at once).
     """
     names = engine.setup(problem)
     warnings: list[str] = list(problem.notes)
     _check_fix(fix, names, warnings)
     plan = _plan(problem, names, fix, warnings)
+    if last_stage_only and plan:
+        plan = plan[-1:]
     occ = {n for _, active in plan for n in active if n.endswith(".occ")}
     cons = _constraints(problem, constraints, names, warnings)
     if problem.recipe.composition != "free":
