@@ -4,10 +4,10 @@ The truth of the glass comes from ``truth.json`` alone (GSAS-II's background pea
 Chebyshev coefficients).  Checked independently of any refinement: where no reflection
 lies, the observed counts minus that true background average to zero within their
 Poisson noise, so the true background (and with it the true Bragg area and crystallinity
-the demo prints) is read as GSAS-II drew it (a halo area 0.7 % off moves that mean by 4σ).  Then the refined halo area and
-crystallinity must agree with the truth within 3 esd, and the demo must say why the
-native cells miss the truth (GSAS-II's own FCJ quadrature) and, with GSAS-II installed,
-that GSAS-II's values reproduce it.
+the demo prints) is read as GSAS-II drew it (a halo area 0.7 % off moves that mean by
+4σ).  Then the refined halo area and crystallinity must agree with the truth within 3
+esd, and the demo must say why the native cells miss the truth (GSAS-II's own FCJ
+quadrature) and, with GSAS-II installed, that GSAS-II's values reproduce it.
 """
 
 from __future__ import annotations
