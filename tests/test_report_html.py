@@ -121,8 +121,9 @@ def test_content(result_dir: Path) -> None:
 
     a = result.phases["Na3BS3-trigonal"].cell["a"]
     assert f">{format_esd(a.value, a.esd)}<" in text and "(" in format_esd(a.value, a.esd)
-    wf = result.phases["Na2S"].weight_fraction
-    assert format_esd(wf.value, wf.esd) in text
+    wf = result.phases["Na2S"].weight_fraction  # in per cent, saying of what
+    assert f">{format_esd(100 * wf.value, 100 * wf.esd)}<" in text
+    assert "wt% (of crystalline part)" in text
     assert f"{100 * result.phases['Na2S'].r_bragg:.2f}" in text
     # symmetry: declared group and spglib's at 0.01 Å
     from xtal.analysis.symmetry import symmetry

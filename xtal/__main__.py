@@ -1,3 +1,9 @@
-from xtal.cli import main
+import sys
+
+try:
+    from xtal.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the command line is still being imported
+    print("xtal: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 main()

@@ -136,17 +136,36 @@ def _load_recipe(load_recipe, name: str | None):
 
 
 def summary_table(result) -> Table:
-    """Cells, weight fractions and R_Bragg of each phase, Rwp in the title."""
+    """Cells, weight fractions (saying of what) and R_Bragg of each phase, Rwp in the title;
+    the amorphous part, crystallinity and a refined displacement (with its radius) below."""
     from xtal.io.report_md import format_value as _v
-    from xtal.io.report_md import format_wt_percent as _wt
+    from xtal.refine.result_text import (
+        WT_CRYSTALLINE,
+        WT_SAMPLE,
+        amorphous_line,
+        crystallinity_line,
+        displacement_text,
+        has_sample_fractions,
+        phase_wt,
+        phase_wt_of_sample,
+    )
 
+    sample = has_sample_fractions(result)
+    notes = [amorphous_line(result), crystallinity_line(result)]
+    disp = result.parameters.get("instrument.displacement")
+    if disp is not None and disp.esd:
+        notes.append(displacement_text(result))
     table = Table(title=f"Rwp = {100 * result.rwp:.2f} %   GOF = {result.gof:.2f}"
-                        f"   ({result.n_points} points, {result.n_parameters} parameters)")
-    for col in ("phase", "a (Å)", "b (Å)", "c (Å)", "α β γ (°)", "V (Å³)", "wt%", "R_Bragg (%)"):
+                        f"   ({result.n_points} points, {result.n_parameters} parameters)",
+                  caption="\n".join(n for n in notes if n) or None, caption_justify="left")
+    columns = ["phase", "a (Å)", "b (Å)", "c (Å)", "α β γ (°)", "V (Å³)", WT_CRYSTALLINE]
+    for col in columns + ([WT_SAMPLE] if sample else []) + ["R_Bragg (%)"]:
         table.add_column(col, justify="left" if col == "phase" else "right")
     for name, pr in result.phases.items():
         c = pr.cell
-        table.add_row(name, _v(c["a"]), _v(c["b"]), _v(c["c"]),
-                      " ".join(_v(c[k]) for k in ("alpha", "beta", "gamma")), _v(c["volume"]),
-                      _wt(pr.weight_fraction), f"{100 * pr.r_bragg:.2f}")
+        row = [name, _v(c["a"]), _v(c["b"]), _v(c["c"]),
+               " ".join(_v(c[k]) for k in ("alpha", "beta", "gamma")), _v(c["volume"]),
+               phase_wt(pr)]
+        table.add_row(*row, *([phase_wt_of_sample(result, name)] if sample else []),
+                      f"{100 * pr.r_bragg:.2f}")
     return table

@@ -13,6 +13,7 @@ plain blocks (tables, paragraphs, SVG text):
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from xtal.analysis.rings import rings
@@ -35,7 +36,15 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False) -
 
 
 def analysis_sections(result: Result) -> list[Block]:
-    """Symmetry, ring distortion and (two or more phases) phases side by side."""
+    """Symmetry, ring distortion and (two or more phases) phases side by side.
+
+    Of the phases with a structure: a Le Bail phase (cell only) has no atoms to analyse.
+    """
+    structures = {n: pr for n, pr in result.phases.items() if not pr.is_le_bail}
+    if len(structures) < len(result.phases):
+        result = replace(result, phases=structures)
+    if not structures:
+        return []
     return _symmetry(result) + _rings(result) + _side_by_side(result)
 
 

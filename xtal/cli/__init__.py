@@ -2,16 +2,25 @@
 
 Errors from bad input (:class:`xtal.errors.XtalError`) are printed on one line to
 stderr and end the program with status 2; ``xtal --debug ...`` shows the traceback.
+Ctrl-C ends any command with status 130 (128 + SIGINT, the shell's convention) and the
+line ``xtal: interrupted``; outputs are written atomically, so none is left half-written.
+What readers find unusual but usable (:class:`xtal.errors.InputWarning`) is printed as
+one line, ``xtal: warning: ...``.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+import warnings
 from types import ModuleType
 
 import typer
 
-from xtal.errors import XtalError
+from xtal.errors import InputWarning, XtalError
+
+INTERRUPTED = 130  # 128 + SIGINT
 
 app = typer.Typer(
     name="xtal",
@@ -42,10 +51,51 @@ def _register() -> None:
     )
 
 
+class Interrupted(BaseException):
+    """Ctrl-C.  Not a KeyboardInterrupt, so that no library on the way turns it into
+    something else (typer makes a KeyboardInterrupt an exit status it returns, which a
+    caller with ``standalone_mode=False`` would drop); cleanup code (``finally``,
+    ``except BaseException``) runs as for any exception."""
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def _one_line_warnings(default):
+    """A ``warnings.showwarning``: InputWarnings as one line, the rest as ``default`` shows them."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, InputWarning):
+            print(f"xtal: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``xtal`` script."""
-    _register()
     args = sys.argv[1:] if argv is None else argv
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warnings(shown)
+    try:
+        _run(args)
+    except (Interrupted, KeyboardInterrupt):
+        if "--debug" in args:
+            raise
+        print("xtal: interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        warnings.showwarning = shown
+
+
+def _run(args: list[str]) -> None:
+    _register()
     debug = "--debug" in args
     try:
         app(args=args, standalone_mode=False)

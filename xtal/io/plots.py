@@ -1,8 +1,11 @@
-"""Pictures of patterns: simulated patterns with hkl ticks, Rietveld fits.
+"""Pictures of patterns as files: simulated patterns with hkl ticks, Rietveld fits.
 
-matplotlib's object-oriented API (a :class:`~matplotlib.figure.Figure` saved by the
-backend of the file's format: Agg for PNG), without pyplot: no global figure state,
-no GUI backend, and a faster import.  Files are written atomically.
+The Rietveld figure itself is :meth:`xtal.refine.result.Result.plot` (drawn from plain
+arrays by :mod:`xtal.util.figures`, so that a notebook and ``fit.png`` show one
+drawing); this module writes it.  matplotlib's object-oriented API (a
+:class:`~matplotlib.figure.Figure` saved by the backend of the file's format: Agg for
+PNG), without pyplot: no global figure state, no GUI backend, and a faster import.
+Files are written atomically.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from xtal.diffraction.pattern import Pattern
 from xtal.errors import InputError
+from xtal.util.figures import COLOURS, figure_svg, new_figure
 from xtal.util.files import atomic_write_with, check_writable
 
 if TYPE_CHECKING:
@@ -23,30 +27,14 @@ if TYPE_CHECKING:
 
     from xtal.refine.result import Result
 
-COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
+__all__ = ["COLOURS", "DPI", "check_plot_path", "figure_svg", "fit_figure", "fit_pictures",
+           "new_figure", "plot_fit", "plot_pattern", "save_figure"]
 DPI = 150
-
-
-def new_figure(figsize: tuple[float, float]) -> Figure:
-    """An empty figure that belongs to no GUI and no pyplot state."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """Write ``fig`` to ``path`` atomically; the suffix picks the format (PNG at 150 dpi)."""
     return atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=DPI))
-
-
-def figure_svg(fig: Figure) -> str:
-    """``fig`` as SVG text, text drawn as paths (no font is needed to view it)."""
-    import matplotlib
-
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "path"}):
-        fig.savefig(buf, format="svg")
-    return buf.getvalue().decode("utf-8")
 
 
 def check_plot_path(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -164,66 +152,9 @@ def plot_fit(
 def fit_figure(result: Result, title: str | None = None) -> Figure:
     """The Rietveld figure of a refinement, laid out as in a paper.
 
-    Observed points, calculated and background lines, one row of hkl tick marks
-    per phase (refined Kα1 positions) below the pattern and the difference curve
-    offset below the ticks, all on one intensity axis; the legend names each phase
-    with its weight fraction and Rwp sits in the upper left corner.
+    :meth:`xtal.refine.result.Result.plot` (drawn by
+    :func:`xtal.util.figures.rietveld_figure`): observed points, calculated and
+    background lines, a row of hkl ticks per phase, the difference curve below; the
+    legend names each phase with its weight fraction of the crystalline part.
     """
-    from xtal.util.esd import format_esd
-
-    cv = result.curves
-    x, yo, yc, yb = _break_gaps(cv.x, cv.observed, cv.calculated, cv.background)
-    diff = yo - yc
-    top = float(max(np.nanmax(yo), np.nanmax(yc)))
-    low = float(min(np.nanmin(yo), np.nanmin(yc), np.nanmin(yb), 0.0))
-    span = max(top - low, 1e-12)
-    # stacked below the pattern: a gap, one tick row per phase, a gap, the difference
-    row = 0.045 * span
-    tick_top = low - 0.03 * span
-    n_rows = max(len(result.phases), 1)
-    diff_offset = tick_top - n_rows * row - 0.03 * span - float(np.nanmax(diff))
-
-    fig = new_figure((10, 6))
-    ax = fig.subplots()
-    ax.plot(x, yo, linestyle="none", marker="o", markersize=1.6, markerfacecolor="none",
-            markeredgewidth=0.5, color="black", label="observed")
-    ax.plot(x, yc, color="tab:red", lw=0.8, label="calculated")
-    ax.plot(x, yb, color="tab:green", lw=0.7, label="background")
-    ax.plot(x, diff + diff_offset, color="tab:blue", lw=0.6, label="difference (obs − calc)")
-    ax.axhline(diff_offset, color="tab:blue", lw=0.3, alpha=0.5)
-    for i, (name, pr) in enumerate(result.phases.items()):
-        colour = COLOURS[(i + 3) % len(COLOURS)]
-        tth = np.asarray(pr.reflections.get("two_theta", []), float)
-        tth = tth[(tth >= np.nanmin(x)) & (tth <= np.nanmax(x))]
-        y0 = tick_top - (i + 0.5) * row
-        wf = pr.weight_fraction
-        wf_text = (f"{format_esd(100 * wf.value, None if wf.esd is None else 100 * wf.esd)} wt%"
-                   if np.isfinite(wf.value) else "wt% n/a")
-        ax.vlines(tth, y0 - 0.35 * row, y0 + 0.35 * row, color=colour, lw=0.7,
-                  label=f"{name} ({wf_text})")
-    ax.text(0.015, 0.97, f"$R_{{wp}}$ = {100 * result.rwp:.2f} %\nGOF = {result.gof:.2f}",
-            transform=ax.transAxes, va="top", ha="left", fontsize=9)
-    if result.stopped:
-        ax.text(0.015, 0.85, "refinement stopped", transform=ax.transAxes, va="top",
-                ha="left", fontsize=9, color="tab:red")
-    ax.set_xlim(np.nanmin(x), np.nanmax(x))
-    ax.set_ylim(diff_offset + float(np.nanmin(diff)) - 0.03 * span, top + 0.05 * span)
-    ax.set_xlabel("2θ (degrees)")
-    ax.set_ylabel("Intensity (counts)")
-    ax.legend(loc="upper right", fontsize=8, frameon=False, markerscale=3)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
-def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Insert a NaN point in every gap (excluded region) so that lines do not bridge it."""
-    if x.size < 3:
-        return (x, *ys)
-    step = np.diff(x)
-    gaps = np.nonzero(step > 3 * np.median(step))[0]
-    if gaps.size == 0:
-        return (x, *ys)
-    xs = np.insert(x.astype(float), gaps + 1, np.nan)
-    return (xs, *(np.insert(y.astype(float), gaps + 1, np.nan) for y in ys))
+    return result.plot(title)

@@ -3,12 +3,15 @@
 ``xtal refine ... --out DIR`` writes
 
 * ``result.json``: :meth:`xtal.refine.result.Result.dumps` (schema ``xtal.result/1``);
-* ``<phase>.cif``: one refined structure per phase, esds in parentheses;
+* ``<phase>.cif``: one refined structure per phase, esds in parentheses (none for a Le
+  Bail phase, which has no structure);
 * ``fit.png``: the Rietveld figure (:func:`xtal.io.plots.plot_fit`);
 * ``report.md``: the tables of :mod:`xtal.io.report_md`;
 * ``report.html``: the same and more as one self-contained page (:mod:`xtal.io.report_html`;
   the analysis sections come from the caller, :func:`xtal.app.reports.analysis_sections`);
-* ``refine.log``: command line, start/end time, per-stage summary, warnings.
+* ``refine.log``: command line, start/end time, per-stage summary, amounts, warnings;
+* ``<phase>_lebail.hkl``: for each Le Bail phase, its extracted intensities in plain
+  columns (h k l, d, 2θ, multiplicity, I).
 
 Every file is first written into a temporary sibling directory (same parent, so
 the final move is a rename on one file system) and only the complete set is moved
@@ -32,8 +35,17 @@ from typing import TYPE_CHECKING
 from xtal.errors import InputError
 from xtal.io.cif_write import format_cif
 from xtal.io.plots import figure_svg, fit_figure, plot_fit
-from xtal.io.report_md import format_report
+from xtal.io.report_md import engine_text, format_report, lebail_filename
 from xtal.refine.result import PhaseResult, Result
+from xtal.refine.result_text import (
+    WT_CRYSTALLINE,
+    WT_SAMPLE,
+    amounts_lines,
+    displacement_text,
+    has_sample_fractions,
+    phase_wt,
+    phase_wt_of_sample,
+)
 from xtal.util.files import atomic_write
 
 if TYPE_CHECKING:
@@ -63,14 +75,15 @@ class RefineOutputs:
     cifs: dict[str, Path] = field(default_factory=dict)
     html: Path | None = None
     extras: list[Path] = field(default_factory=list)
+    lebail: dict[str, Path] = field(default_factory=dict)  # phase → <phase>_lebail.hkl
 
     @property
     def files(self) -> list[Path]:
         """Every file written, in a stable order."""
         html = [self.html] if self.html is not None else []
         plot = [self.plot] if self.html is not None else []
-        return [self.result_json, *self.cifs.values(), *plot, self.report, *html, self.log,
-                *self.extras]
+        return [self.result_json, *self.cifs.values(), *self.lebail.values(), *plot,
+                self.report, *html, self.log, *self.extras]
 
 
 def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> Path:
@@ -150,7 +163,7 @@ def format_log(result: Result, command: str, started: _dt.datetime,
         f" ({(finished - started).total_seconds():.1f} s)",
         f"data: {result.data_source}",
         f"recipe: {result.recipe}",
-        f"engine: {result.engine} {result.xtal_version}",
+        f"engine: {engine_text(result)}",
         "",
         "stages:",
     ]
@@ -167,9 +180,13 @@ def format_log(result: Result, command: str, started: _dt.datetime,
         f"  Rexp = {100 * result.rexp:.3f} %  GOF = {result.gof:.3f}",
         f"points = {result.n_points}  refined parameters = {result.n_parameters}",
     ]
+    sample = has_sample_fractions(result)
     for name, pr in result.phases.items():
-        lines.append(f"{name}: weight fraction {pr.weight_fraction},"
+        of_sample = f", {WT_SAMPLE} {phase_wt_of_sample(result, name)}" if sample else ""
+        lines.append(f"{name}: {WT_CRYSTALLINE} {phase_wt(pr)}{of_sample},"
                      f" R_Bragg {100 * pr.r_bragg:.2f} %")
+    lines += amounts_lines(result)
+    lines.append(f"sample {displacement_text(result)}")
     if result.warnings:
         lines += ["", "warnings:"] + [f"  {w}" for w in result.warnings]
     lines += ["", f"STOPPED: {result.stopped}" if result.stopped else "finished normally"]
@@ -178,6 +195,27 @@ def format_log(result: Result, command: str, started: _dt.datetime,
 
 def _g(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.6g}"
+
+
+def format_lebail_hkl(result: Result, name: str) -> str:
+    """``<phase>_lebail.hkl``: the intensities a Le Bail fit extracted, plain columns.
+
+    One ``#`` header line per fact (phase, cell, what I is), then ``h k l d 2theta m I``:
+    d in Å, 2θ of Kα1 in degrees, I the integrated intensity of the reflection
+    (counts × degrees, Kα1 + Kα2, multiplicity included), as in ``report.md``.
+    """
+    pr = result.phases[name]
+    refl = pr.reflections
+    cell = " ".join(f"{pr.cell[k].value:.6f}" for k in ("a", "b", "c", "alpha", "beta", "gamma"))
+    lines = [f"# Le Bail intensities of {name}, space group {pr.phase.space_group.symbol}",
+             f"# cell (Å, °): {cell}; data: {result.data_source or 'unknown'}",
+             "# I: integrated intensity (counts x degrees, Ka1 + Ka2, multiplicity included)",
+             "#   h    k    l         d    2theta    m             I"]
+    for hkl, d, t, m, i in zip(refl.get("hkl", []), refl.get("d", []), refl.get("two_theta", []),
+                               refl.get("multiplicity", []), refl.get("i_obs", []), strict=True):
+        h, k, l_ = (int(v) for v in hkl)
+        lines.append(f"{h:5d}{k:5d}{l_:5d} {d:9.5f} {t:9.4f} {int(m):4d} {i:13.5g}")
+    return "\n".join(lines) + "\n"
 
 
 def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_text: str,
@@ -240,6 +278,8 @@ def write_refinement(result: Result, out_dir: str | os.PathLike[str], *, log_tex
         plot=target / FIT_PNG,
         log=target / LOG,
         cifs={n: target / f for n, f in names.items()},
+        lebail={n: target / lebail_filename(n) for n, pr in result.phases.items()
+                if pr.is_le_bail},
         html=target / "report.html" if plots else None,
         extras=[target / n for n in (extras or {})],
     )
@@ -250,7 +290,10 @@ def _write_all(result: Result, where: Path, log_text: str, report_sections: Sect
     """Every file into ``where``; ``pictures=False``: no fit.png and no report.html."""
     atomic_write(where / RESULT_JSON, result.dumps())
     names: dict[str, str] = {}
-    for name in result.phases:
+    for name, pr in result.phases.items():
+        if pr.is_le_bail:  # no structure, no CIF: its cell is in the report, its intensities
+            atomic_write(where / lebail_filename(name), format_lebail_hkl(result, name))
+            continue
         fname = cif_filename(name)
         if fname in names.values():  # two names that sanitise alike
             fname = f"{Path(fname).stem}_{len(names) + 1}.cif"

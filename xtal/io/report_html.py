@@ -28,8 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xtal.errors import InputError
-from xtal.refine.result import Result, Value
-from xtal.util.esd import format_esd
+from xtal.refine.result import PhaseResult, Result, Value
+from xtal.refine.result_text import (
+    WT_CRYSTALLINE,
+    WT_SAMPLE,
+    amounts_lines,
+    displacement_text,
+    has_sample_fractions,
+    phase_wt,
+    phase_wt_of_sample,
+)
+from xtal.util.esd import format_esd, format_plain
 from xtal.util.files import atomic_write, check_writable
 
 REPORT_HTML = "report.html"
@@ -158,6 +167,7 @@ def build_report(result: Result, result_dir: Path | None = None,
                       "rietveld-plot", "fit.png" if fit_png else None))
     out += _agreement(result)
     out += _phases(result)
+    out += _instrument(result)
     out += list(analysis)
     out += _parameters(result)
     out += _correlations(result)
@@ -168,9 +178,11 @@ def build_report(result: Result, result_dir: Path | None = None,
 
 # -- sections --------------------------------------------------------------------------------
 def _meta(r: Result) -> Para:
+    from xtal.io.report_md import engine_text
+
     return Para(
         f"data: {r.data_source or 'unknown'}; recipe: {r.recipe or 'unknown'}; "
-        f"engine: {r.engine} {r.xtal_version}; created {r.created or 'unknown'}; "
+        f"engine: {engine_text(r)}; created {r.created or 'unknown'}; "
         f"{r.n_points} points, {r.n_parameters} refined parameters."
     )
 
@@ -183,12 +195,6 @@ def _v(v: Value, decimals: int = 6) -> str:
     if v.value is None or not math.isfinite(v.value):
         return "n/a"
     return format_esd(v.value, v.esd, decimals)
-
-
-def _wt(v: Value) -> str:
-    if v.value is None or not math.isfinite(v.value):
-        return "n/a"
-    return format_esd(100 * v.value, None if v.esd is None else 100 * v.esd, 2)
 
 
 def _agreement(r: Result) -> list[Block]:
@@ -205,19 +211,26 @@ def _agreement(r: Result) -> list[Block]:
 
 
 def _phases(r: Result) -> list[Block]:
-    rows = [[n, pr.phase.formula, f"{pr.phase.space_group.symbol} ({pr.phase.space_group.number})",
-             _v(pr.weight_fraction), _wt(pr.weight_fraction), _pct(pr.r_bragg)]
+    sample = has_sample_fractions(r)
+    rows = [[n, "cell only" if pr.is_le_bail else pr.phase.formula,
+             f"{pr.phase.space_group.symbol} ({pr.phase.space_group.number})", phase_wt(pr)]
+            + ([phase_wt_of_sample(r, n)] if sample else []) + [_pct(pr.r_bragg)]
             for n, pr in r.phases.items()]
+    header = ["phase", "formula", "space group", WT_CRYSTALLINE]
+    header += [WT_SAMPLE] if sample else []
     out: list[Block] = [
         Heading(2, "Phases"),
-        Table(["phase", "formula", "space group", "weight fraction", "wt%", "R_Bragg (%)"],
-              rows, numeric_from=3, css_id="phases"),
+        Table(header + ["R_Bragg (%)"], rows, numeric_from=3, css_id="phases"),
     ]
+    out += [Para(line) for line in amounts_lines(r)]
     for name, pr in r.phases.items():
         out.append(Heading(3, name))
         out.append(Table([lab for _, lab in _CELL],
                          [[_v(pr.cell[k]) if k in pr.cell else "" for k, _ in _CELL]],
                          numeric_from=0, css_id=f"cell-{_slug(name)}"))
+        if pr.is_le_bail:
+            out += _extracted(name, pr)
+            continue
         elements = {s.label: s.element for s in pr.phase.sites}
         rows = [[lab, elements.get(lab, "")] + [_v(s[k]) if k in s else "" for k in
                                                  ("x", "y", "z", "occ", "biso")]
@@ -225,6 +238,30 @@ def _phases(r: Result) -> list[Block]:
         out.append(Table(["site", "element", "x", "y", "z", "occupancy", "B_iso (Å²)"], rows,
                          numeric_from=2, css_id=f"sites-{_slug(name)}"))
     return out
+
+
+def _extracted(name: str, pr: PhaseResult) -> list[Block]:
+    """The intensities of a Le Bail phase (as ``<phase>_lebail.hkl`` holds them)."""
+    refl = pr.reflections
+    rows = [[" ".join(str(int(i)) for i in hkl), f"{d:.5f}", f"{t:.4f}", str(m),
+             format_plain(i, 2)]
+            for hkl, d, t, m, i in zip(refl.get("hkl", []), refl.get("d", []),
+                                       refl.get("two_theta", []), refl.get("multiplicity", []),
+                                       refl.get("i_obs", []), strict=True)]
+    return [Para(f"Le Bail: {len(rows)} intensities extracted from the pattern (I: integrated "
+                 "intensity of the reflection, counts × degrees, Kα1 + Kα2, multiplicity "
+                 "included)."),
+            Table(["h k l", "d (Å)", "2θ (°)", "multiplicity", "I"], rows,
+                  css_id=f"lebail-{_slug(name)}")]
+
+
+def _instrument(r: Result) -> list[Block]:
+    par = r.parameters.get("instrument.displacement")
+    refined = par is not None and bool(par.esd)
+    zero = r.parameters.get("instrument.zero", Value(r.instrument.zero))
+    return [Heading(2, "Instrument"),
+            Para(f"sample {displacement_text(r)}{'' if refined else ', not refined'}; "
+                 f"zero {_v(zero)}° 2θ; SH/L {format_plain(r.instrument.sh_l)}.")]
 
 
 def _parameters(r: Result) -> list[Block]:
@@ -255,6 +292,7 @@ def _files(d: Path | None) -> list[Block]:
     others = [n for n in ("result.json", "fit.png", REPORT_MD, "refine.log")
               if (d / n).is_file()]
     items = [(f"{n} (refined structure, CIF)", n) for n in cifs]
+    items += [(f"{p.name} (Le Bail intensities)", p.name) for p in sorted(d.glob("*_lebail.hkl"))]
     items += [(n, n) for n in others]
     if not items:
         return []

@@ -17,7 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from xtal.refine.result import PhaseResult, Result, Value
-from xtal.util.esd import format_esd
+from xtal.refine.result_text import (
+    WT_CRYSTALLINE,
+    WT_SAMPLE,
+    amounts_lines,
+    displacement_text,
+    has_sample_fractions,
+    phase_wt,
+    phase_wt_of_sample,
+)
+from xtal.util.esd import format_esd, format_plain
 from xtal.util.files import atomic_write, check_writable
 
 _CELL = (("a", "a (Å)"), ("b", "b (Å)"), ("c", "c (Å)"), ("alpha", "α (°)"),
@@ -25,7 +34,6 @@ _CELL = (("a", "a (Å)"), ("b", "b (Å)"), ("c", "c (Å)"), ("alpha", "α (°)")
 # Instrument fields worth a row, with units (GSAS-II conventions, see README)
 _INSTRUMENT = (("lam1", "λ1 (Å)"), ("lam2", "λ2 (Å)"), ("ratio", "I(λ2)/I(λ1)"),
                ("polarization", "polarisation"), ("zero", "zero (° 2θ)"),
-               ("displacement", "sample displacement (µm)"), ("radius", "radius (mm)"),
                ("U", "U (centideg²)"), ("V", "V (centideg²)"), ("W", "W (centideg²)"),
                ("X", "X (centideg)"), ("Y", "Y (centideg)"), ("Z", "Z (centideg)"),
                ("sh_l", "SH/L"))
@@ -40,14 +48,15 @@ def format_report(result: Result, title: str | None = None) -> str:
     out += [
         f"- data: `{result.data_source or 'unknown'}`",
         f"- recipe: `{result.recipe or 'unknown'}`",
-        f"- engine: {result.engine} {result.xtal_version}; created {result.created or 'unknown'}",
+        f"- engine: {engine_text(result)}; created {result.created or 'unknown'}",
         f"- points: {result.n_points}; refined parameters: {result.n_parameters}",
         "",
     ]
     out += _agreement(result)
     out += _phase_summary(result)
+    out += ["## Amounts", ""] + [f"- {line}" for line in amounts_lines(result)] + [""]
     for name, pr in result.phases.items():
-        out += _phase(name, pr)
+        out += _phase(result, name, pr)
     out += _instrument(result)
     out += _parameters(result)
     out += _correlations(result)
@@ -55,6 +64,11 @@ def format_report(result: Result, title: str | None = None) -> str:
     out += ["## Warnings", ""]
     out += [f"- {w}" for w in result.warnings] if result.warnings else ["None."]
     return "\n".join(out).rstrip() + "\n"
+
+
+def engine_text(r: Result) -> str:
+    """``xtal 0.1.0`` (the engine's name carries the version already for xtal's own)."""
+    return r.engine if r.xtal_version in r.engine else f"{r.engine} (xtal {r.xtal_version})"
 
 
 def write_report(result: Result, path: str | os.PathLike[str], force: bool = False,
@@ -96,31 +110,54 @@ def _agreement(r: Result) -> list[str]:
 
 
 def _phase_summary(r: Result) -> list[str]:
+    sample = has_sample_fractions(r)
     rows = []
     for name, pr in r.phases.items():
-        wf = pr.weight_fraction
-        rows.append([name, pr.phase.space_group.symbol, format_value(wf),
-                     format_wt_percent(wf), _pct(pr.r_bragg)])
-    return ["## Phases", ""] + _table(
-        ["phase", "space group", "weight fraction", "wt%", "R_Bragg (%)"], rows, right=2)
+        row = [name, pr.phase.space_group.symbol, phase_wt(pr)]
+        row += [phase_wt_of_sample(r, name)] if sample else []
+        rows.append(row + [_pct(pr.r_bragg)])
+    header = ["phase", "space group", WT_CRYSTALLINE] + ([WT_SAMPLE] if sample else [])
+    return ["## Phases", ""] + _table(header + ["R_Bragg (%)"], rows, right=2)
 
 
-def _phase(name: str, pr: PhaseResult) -> list[str]:
+def _phase(r: Result, name: str, pr: PhaseResult) -> list[str]:
     sg = pr.phase.space_group
+    amount = f"{WT_CRYSTALLINE} {phase_wt(pr)}"
+    if has_sample_fractions(r):
+        amount += f"; {WT_SAMPLE} {phase_wt_of_sample(r, name)}"
+    formula = "cell only" if pr.is_le_bail else f"formula {pr.phase.formula}"
     out = [f"### {name}", "",
-           f"- formula {pr.phase.formula}; space group {sg.symbol} (No. {sg.number}),"
-           f" {sg.crystal_system}",
-           f"- weight fraction {format_value(pr.weight_fraction)}"
-           f" ({format_wt_percent(pr.weight_fraction)} wt%);"
-           f" R_Bragg {_pct(pr.r_bragg)} %; scale {format_value(pr.scale)}", ""]
+           f"- {formula}; space group {sg.symbol} (No. {sg.number}), {sg.crystal_system}",
+           f"- {amount}; R_Bragg {_pct(pr.r_bragg)} %; scale {format_value(pr.scale)}", ""]
     out += _table([lab for _, lab in _CELL],
                   [[format_value(pr.cell[k]) if k in pr.cell else "" for k, _ in _CELL]], right=0)
+    if pr.is_le_bail:
+        return out + _extracted(pr)
     elements = {s.label: s.element for s in pr.phase.sites}
     rows = [[label, elements.get(label, "")]
             + [format_value(s[k]) for k in ("x", "y", "z", "occ", "biso")]
             for label, s in pr.sites.items()]
     out += _table(["site", "element", "x", "y", "z", "occupancy", "B_iso (Å²)"], rows, right=2)
     return out
+
+
+def _extracted(pr: PhaseResult) -> list[str]:
+    """The intensities a Le Bail fit extracted (2θ of Kα1)."""
+    refl = pr.reflections
+    rows = [[" ".join(str(int(i)) for i in hkl), f"{d:.5f}", f"{t:.4f}", str(m),
+             format_plain(i, 2)]
+            for hkl, d, t, m, i in zip(refl.get("hkl", []), refl.get("d", []),
+                                       refl.get("two_theta", []), refl.get("multiplicity", []),
+                                       refl.get("i_obs", []), strict=True)]
+    out = [f"Le Bail: {len(rows)} intensities extracted from the pattern (I: integrated "
+           "intensity of the reflection, counts × degrees, Kα1 + Kα2, multiplicity "
+           f"included; also in `{lebail_filename(pr.name)}`).", ""]
+    return out + _table(["h k l", "d (Å)", "2θ (°)", "multiplicity", "I"], rows)
+
+
+def lebail_filename(name: str) -> str:
+    """``<phase>_lebail.hkl``: the extracted intensities of a Le Bail phase, plain columns."""
+    return (re.sub(r"[^A-Za-z0-9_.\-]", "_", name).strip(".") or "phase") + "_lebail.hkl"
 
 
 def _instrument(r: Result) -> list[str]:
@@ -134,7 +171,14 @@ def _instrument(r: Result) -> list[str]:
             continue
         par = r.parameters.get(f"instrument.{key}")
         rows.append([label, format_value(par) if par is not None else format_esd(float(val), None)])
-    return ["## Instrument", ""] + _table(["parameter", "value"], rows) + [sh_l_note(r), ""]
+    return (["## Instrument", ""] + _table(["parameter", "value"], rows)
+            + [f"- sample {_displacement(r)}", f"- {sh_l_note(r)}", ""])
+
+
+def _displacement(r: Result) -> str:
+    par = r.parameters.get("instrument.displacement")
+    refined = par is not None and bool(par.esd)
+    return displacement_text(r) + ("" if refined else ", not refined")
 
 
 def sh_l_note(r: Result) -> str:

@@ -33,7 +33,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,10 @@ from xtal.crystal.spacegroup import SpaceGroup
 from xtal.diffraction.instrument import Instrument
 from xtal.errors import InputError
 from xtal.util.esd import format_esd
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 SCHEMA = "xtal.result/1"
 
@@ -78,6 +82,14 @@ class PhaseResult:
     sites: dict[str, dict[str, Value]]
     reflections: dict[str, list] = field(default_factory=dict)
     weight_fraction_of_sample: Value | None = None  # with an internal standard
+
+    @property
+    def is_le_bail(self) -> bool:
+        """A Le Bail phase: intensities extracted (``reflections['i_obs']``), no structure.
+
+        Its atoms, if it had any, are not used, so it has no sites and no weight fraction.
+        """
+        return not self.phase.sites
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +212,26 @@ class Result:
     def refined_phases(self) -> dict[str, Phase]:
         """The refined structure of each phase."""
         return {n: p.phase for n, p in self.phases.items()}
+
+    # -- views (notebooks: xtal.refine.result_views) -----------------------------------------
+    def _repr_html_(self) -> str:
+        """A compact table: R factors, each phase's cell, wt% and R_Bragg, the amounts."""
+        from xtal.refine.result_views import result_html
+
+        return result_html(self)
+
+    def plot(self, title: str | None = None) -> Figure:
+        """The Rietveld figure (the drawing of ``fit.png``) as a matplotlib Figure."""
+        from xtal.refine.result_views import result_figure
+
+        return result_figure(self, title)
+
+    def to_dataframe(self, table: str = "parameters") -> pd.DataFrame:
+        """A pandas table: ``"parameters"`` (value, esd, refined), ``"phases"``, ``"sites"``
+        or ``"reflections"`` (:func:`xtal.refine.result_views.result_dataframe`)."""
+        from xtal.refine.result_views import result_dataframe
+
+        return result_dataframe(self, table)
 
     # -- JSON ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

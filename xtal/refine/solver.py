@@ -237,18 +237,26 @@ class Solver:
             self.model.le_bail_update(full)
 
     def _promised(self, dec: _Decomposition, st: _Stage, nu: int) -> float:
-        """χ² decrease the undamped step promises once the bounds have clipped it.
+        """χ² decrease the undamped step promises, once parameters held at a bound are out.
 
-        A parameter held at a bound by a gradient pushing outward makes the unclipped
-        Gauss–Newton promise large for ever; the clipped promise is what can be had.
+        A parameter already at a bound with a gradient pushing outward makes the plain
+        Gauss–Newton promise large for ever; the promise of the step with it held is what
+        can be had.  A parameter merely heading for a bound does not count: the damped
+        steps can still get there.
         """
         full = dec.predicted()
         if not nu:
             return full
         step = dec.step(0.0)
-        du = _within_bounds(st.p0, st.amap, st.u, step[:nu], st.bounds)
-        if np.allclose(du, step[:nu]):
+        p = st.p0 + st.amap @ st.u
+        dp = st.amap @ step[:nu]
+        lo = np.array([-np.inf if b[0] is None else b[0] for b in st.bounds])
+        hi = np.array([np.inf if b[1] is None else b[1] for b in st.bounds])
+        tol = 1e-9 * np.maximum(np.abs(p), 1.0)
+        held = ((p <= lo + tol) & (dp < 0)) | ((p >= hi - tol) & (dp > 0))
+        if not held.any():
             return full
+        du = _within_bounds(st.p0, st.amap, st.u, step[:nu], st.bounds)
         d = np.concatenate([du, step[nu:]]) * dec.d  # the step in scaled coordinates
         ns = (dec.v * dec.w) @ dec.v.T
         return float(max(2 * d @ dec.gs - d @ ns @ d, 0.0))
