@@ -349,7 +349,7 @@ class Comparison:
         header = ["restricted (fewer parameters)", "general (more)", "R = Rwp₁/Rwp₂", "b",
                   "n − m", "α", "R_{b,n−m,α}", "p", "preferred"]
         rows = [[t.restricted, t.general, f"{t.ratio:.5f}", str(t.b), str(t.n_minus_m),
-                 f"{t.alpha:g}", f"{t.critical:.5f}", f"{t.p_value:.3g}", t.preferred]
+                 f"{t.alpha:g}", f"{t.critical:.5f}", t.p_text, t.preferred]
                 for t in self.tests]
         return header, rows
 

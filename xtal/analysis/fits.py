@@ -92,14 +92,23 @@ class HamiltonTest:
         """The fit the test prefers: the general one only when it is significantly better."""
         return self.general if self.significant else self.restricted
 
+    @property
+    def p_text(self) -> str:
+        """The p value for people: ``'0.032'``, or ``'< 1e-16'`` below double precision's reach."""
+        return "< 1e-16" if self.p_value < 1e-16 else f"{self.p_value:.2g}"
+
     def verdict(self) -> str:
         """One sentence saying what the test concludes."""
         if self.significant:
             return (f"{self.general} fits significantly better than {self.restricted} "
-                    f"(R = {self.ratio:.4f} > {self.critical:.4f}; p = {self.p_value:.2g})")
+                    f"(R = {self.ratio:.4f} > {self.critical:.4f}; p {_p(self.p_text)})")
         return (f"{self.general} is not significantly better than {self.restricted} at "
                 f"α = {self.alpha:g} (R = {self.ratio:.4f} ≤ {self.critical:.4f}; "
-                f"p = {self.p_value:.2g}): keep {self.restricted}")
+                f"p {_p(self.p_text)}): keep {self.restricted}")
+
+
+def _p(text: str) -> str:
+    return text if text.startswith("<") else f"= {text}"
 
 
 def hamilton_critical(b: int, n_minus_m: int, alpha: float) -> float:
