@@ -104,3 +104,16 @@ def test_refine_warm_start(one_phase, data_file, tmp_path: Path) -> None:
     r = run_xtal(tmp_path, "refine", str(data_file), "--phase", "Na2S", "--start",
                  str(tmp_path / "nowhere"), "--out", "bad")
     assert r.returncode == 2 and "nowhere" in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_fits_that_cannot_be_tested(one_phase, data_file, tmp_path: Path) -> None:
+    start_cif = one_phase.parent / "Na2S_start.cif"
+    r = run_xtal(tmp_path, "refine", str(data_file), "--phase", str(start_cif), "--range",
+                 "20", "60", "--out", "part")
+    assert r.returncode == 0, r.stderr
+    same = compare([one_phase, one_phase])  # the same fit twice: equal parameter counts
+    assert not same.tests and any("same number of parameters" in n for n in same.notes)
+    assert [f.name for f in same.fits] == ["fit", "fit (2)"]
+    other = compare([one_phase, tmp_path / "part"])
+    assert not other.tests and not other.extra
+    assert any("not fitted to the same points" in n for n in other.notes)

@@ -15,8 +15,8 @@ What is compared
   note says so when that file is gone), plus any phase given.
 * Several refinement results (fits of different models to one pattern, e.g. the average
   trigonal Na3BS3 and its ordered candidates): the phases that differ between the fits
-  (a phase of the same name in every fit, such as Na2S, is shown once), a table of the
-  fits (Rwp, GOF, parameters, ring distortion), Hamilton's R-ratio test of each fit
+  (a phase of the same name in every fit, such as Na2S, is shown once; fits of the same
+  phases, e.g. one model refined two ways, show each fit's), a table of the fits (Rwp, GOF, parameters, ring distortion), Hamilton's R-ratio test of each fit
   against the first, and the reflections each fit's own phases have that the first
   fit's do not (:func:`xtal.analysis.fits.extra_reflections`).
 """
@@ -155,6 +155,8 @@ def _fit_entries(fits: list[_Fit], notes: list[str], start: bool) -> list[Compar
         first = entries_from_result(fits[0].result)
         return first + (starting_models(fits[0].result, notes) if start else [])
     common = set.intersection(*(set(f.result.phases) for f in fits)) if fits else set()
+    if all(set(f.result.phases) == common for f in fits):
+        common = set()  # the same models refined differently: show each fit's phases
     out: list[CompareEntry] = []
     for k, f in enumerate(fits):
         out += [e for e in entries_from_result(f.result)
