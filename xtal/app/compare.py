@@ -16,9 +16,10 @@ What is compared
 * Several refinement results (fits of different models to one pattern, e.g. the average
   trigonal Na3BS3 and its ordered candidates): the phases that differ between the fits
   (a phase of the same name in every fit, such as Na2S, is shown once; fits of the same
-  phases, e.g. one model refined two ways, show each fit's), a table of the fits (Rwp, GOF, parameters, ring distortion), Hamilton's R-ratio test of each fit
-  against the first, and the reflections each fit's own phases have that the first
-  fit's do not (:func:`xtal.analysis.fits.extra_reflections`).
+  phases, e.g. one model refined two ways, show each fit's), a table of the fits (Rwp,
+  GOF, parameters, ring distortion), Hamilton's R-ratio test of each fit against the
+  first, and the reflections each fit's own phases have that the first fit's do not
+  (:func:`xtal.analysis.fits.extra_reflections`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """``xtal.refine(...)``: refinement from files or value objects.
 
 Resolves every input that is a file or a name (pattern formats via
-:func:`xtal.io.patterns.read_one`, ``PATH#N`` for one scan of several, CIFs and shipped structures via
-:func:`xtal.load_phase`, ``.instprm``/``.prm`` via :func:`xtal.io.instprm.read_instrument`,
-fixed background points such as FullProf's ``.BGR``) and hands value objects to
+:func:`xtal.io.patterns.read_one`, ``PATH#N`` for one scan of several, CIFs and shipped
+structures via :func:`xtal.load_phase`, ``.instprm``/``.prm`` via
+:func:`xtal.io.instprm.read_instrument`, fixed background points such as FullProf's
+``.BGR``) and hands value objects to
 :func:`xtal.refine.api.refine_values`.
 """
 
