@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from xtal.analysis.fits import ExtraReflection, FitSummary, HamiltonTest
 from xtal.crystal.phase import Phase
 from xtal.diffraction.instrument import Instrument
 from xtal.diffraction.pattern import Pattern
@@ -206,6 +207,18 @@ class Comparison:
         The simulated pattern of each phase alone, peak height 100, by name.
     structures
         The phases compared, by name.
+    fits
+        Refinements of different models to one pattern (:mod:`xtal.analysis.fits`).
+    tests
+        Hamilton's R-ratio test of each fit against the first.
+    extra
+        Reflections a fit's own phases have and the first fit's do not.
+    measured
+        A measured pattern drawn over the simulated ones (not serialised).
+    fit_curves
+        Each fit's (x, observed, calculated), by fit name (not serialised).
+    notes
+        What could not be compared and why.
     """
 
     phases: tuple[PhaseSummary, ...]
@@ -217,6 +230,12 @@ class Comparison:
     other_intensity: float
     patterns: dict[str, Pattern] = field(repr=False, default_factory=dict)
     structures: dict[str, Phase] = field(repr=False, default_factory=dict)
+    fits: tuple[FitSummary, ...] = ()
+    tests: tuple[HamiltonTest, ...] = ()
+    extra: tuple[ExtraReflection, ...] = ()
+    measured: Pattern | None = field(repr=False, default=None)
+    fit_curves: dict[str, tuple[np.ndarray, ...]] = field(repr=False, default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of JSON types (infinities become None)."""
@@ -235,6 +254,12 @@ class Comparison:
             "other_intensity": self.other_intensity,
             "phases": [asdict(s) for s in self.phases],
             "distinguishing": [peak(p) for p in self.distinguishing],
+            "measured": None if self.measured is None else (self.measured.source
+                                                            or self.measured.name or "pattern"),
+            "fits": [asdict(f) for f in self.fits],
+            "hamilton": [_test_dict(t) for t in self.tests],
+            "extra_reflections": [_extra_dict(e) for e in self.extra],
+            "notes": list(self.notes),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -301,6 +326,41 @@ class Comparison:
             ]
             for p in self.distinguishing
         ]
+        return header, rows
+
+
+    def fits_table(self) -> tuple[list[str], list[list[str]]]:
+        """The fits side by side: one row per fit."""
+        header = ["fit", "phases", "Rwp (%)", "GOF", "parameters", "points", "ring Δ",
+                  "ring σ² (°²)"]
+        rows = []
+        for f in self.fits:
+            rings = list(f.rings.values())
+            rows.append([
+                f.name, ", ".join(f.phases), f"{100 * f.rwp:.3f}", f"{f.gof:.3f}",
+                str(f.n_parameters), str(f.n_points),
+                ", ".join(f"{r[0]:.3g}" for r in rings) or "—",
+                ", ".join(f"{r[1]:.3g}" for r in rings) or "—",
+            ])
+        return header, rows
+
+    def tests_table(self) -> tuple[list[str], list[list[str]]]:
+        """Hamilton's test of each fit against the first: one row per pair."""
+        header = ["restricted (fewer parameters)", "general (more)", "R = Rwp₁/Rwp₂", "b",
+                  "n − m", "α", "R_{b,n−m,α}", "p", "preferred"]
+        rows = [[t.restricted, t.general, f"{t.ratio:.5f}", str(t.b), str(t.n_minus_m),
+                 f"{t.alpha:g}", f"{t.critical:.5f}", t.p_text, t.preferred]
+                for t in self.tests]
+        return header, rows
+
+    def extra_table(self, limit: int | None = None) -> tuple[list[str], list[list[str]]]:
+        """Reflections only a fit's own phases have, strongest first (``limit`` rows)."""
+        header = ["fit", "phase", "hkl", "2θ (°)", "d (Å)", "I_calc", "I_calc/σ_I",
+                  "residual of first fit/σ_I"]
+        ranked = sorted(self.extra, key=lambda e: -e.i_calc)[:limit]
+        rows = [[e.fit, e.phase, e.hkl_text, f"{e.two_theta:.3f}", f"{e.d:.4f}",
+                 f"{e.i_calc:.4g}", f"{e.signal_to_noise:.1f}", f"{e.residual_sigma:+.1f}"]
+                for e in ranked]
         return header, rows
 
 
@@ -531,6 +591,20 @@ def _wt_text(s: PhaseSummary) -> str:
         return "—"
     esd = None if s.weight_fraction_esd is None else 100 * s.weight_fraction_esd
     return format_esd(100 * s.weight_fraction, esd, 2)
+
+
+def _test_dict(t: HamiltonTest) -> dict[str, Any]:
+    return {**asdict(t), "significant": t.significant, "preferred": t.preferred,
+            "verdict": t.verdict()}
+
+
+def _extra_dict(e: ExtraReflection) -> dict[str, Any]:
+    d = asdict(e)
+    d["hkl"] = [list(h) for h in e.hkl]
+    d["separation"] = _finite(e.separation)
+    d["signal_to_noise"] = _finite(e.signal_to_noise)
+    d["residual_sigma"] = e.residual_sigma
+    return d
 
 
 def _finite(v: float | None) -> float | None:

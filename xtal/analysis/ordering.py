@@ -9,20 +9,31 @@ Method
    filled with as many whole atoms as their occupancies add up to; every choice is
    tried and kept only if each ligand (S) binds exactly one filled site, as in
    isolated trigonal-planar BS3 units.
-3. Ligands are moved by distance least squares (scipy ``least_squares``) so that every
-   X–Y bond is ``bond`` Å (1.81 Å for B–S), with a weak restraint to the start position.
-4. Orderings equal up to symmetry are merged (pymatgen ``StructureMatcher``); each
-   variant carries its spglib group and ring distortion.
+3. Orderings equal up to symmetry are merged *before* anything is relaxed: first the
+   choices that differ by a translation of the parent lattice within one supercell,
+   then, with pymatgen's ``StructureMatcher``, orderings of any supercell (a cheap
+   fingerprint, the B–B distance histogram per B atom, decides which pairs to match).
+4. Ligands of each distinct ordering are moved by distance least squares (scipy
+   ``least_squares``) so that every X–Y bond is ``bond`` Å (1.81 Å for B–S), with a
+   weak restraint to the start position.
+5. Each variant is written in its own space group: spglib finds the group of the
+   relaxed structure (1e-3 Å) and gives its conventional standard setting; the
+   asymmetric unit is one site per crystallographic orbit.  The ring distortion is
+   that of :func:`xtal.analysis.rings.rings`.
 
-The variants are **derived models** of the disordered structure, labelled as such;
-they are not the monoclinic ICSD 411608 structure, whose coordinates are not shipped.
+The variants are **derived models**: orderings of the partially occupied sites of
+the named parent model made by xtal; their provenance says so and names the parent.
+They are hypotheses to test against a pattern, not published structures.
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
+from math import comb
 
 import numpy as np
 
@@ -34,7 +45,12 @@ from xtal.errors import InputError
 
 #: B–S bond length (Å) of trigonal-planar BS3 units.
 BS_BOND = 1.81
-_MAX_COMBINATIONS = 200_000
+#: Most ways to fill one supercell that are tried (the enumeration is exhaustive).
+MAX_COMBINATIONS = 200_000
+#: Tolerance (Å) of spglib when it finds the group of a relaxed variant.
+SYMPREC = 1e-3
+#: Called with (what, done, total) as the work goes on.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -44,13 +60,16 @@ class OrderedVariant:
     Attributes
     ----------
     phase
-        The relaxed ordered structure in P1 (provenance says it is derived).
+        The relaxed ordered structure in P1, in the Niggli-reduced supercell.
+    model
+        The same structure in its space group (conventional standard setting), one
+        site per orbit: what ``xtal order --out`` writes and ``xtal refine`` refines.
     hnf
         Supercell matrix (rows: new axes in parent-axis units).
     n_cells
         det(hnf), parent cells per supercell.
     space_group, space_group_number
-        spglib's group of the relaxed structure at 1e-3 Å.
+        spglib's group of the relaxed structure at :data:`SYMPREC`.
     bond_lengths
         All X–Y bond lengths after relaxation (Å).
     mean_distortion_index, mean_angle_variance
@@ -58,6 +77,7 @@ class OrderedVariant:
     """
 
     phase: Phase
+    model: Phase
     hnf: tuple[tuple[int, int, int], ...]
     n_cells: int
     space_group: str
@@ -65,6 +85,19 @@ class OrderedVariant:
     bond_lengths: tuple[float, ...]
     mean_distortion_index: float
     mean_angle_variance: float
+
+
+@dataclass(frozen=True)
+class _Ordering:
+    """One way to fill a supercell, before relaxation."""
+
+    hnf: np.ndarray
+    frac: np.ndarray  # every atom of the supercell (supercell axes)
+    parent: list[int]  # index of each atom in the parent's Atoms
+    cand: list[int]  # atoms on the partial sites
+    lig: list[int]  # ligand atoms
+    combo: tuple[int, ...]  # positions in ``cand`` that are filled
+    pairs: tuple  # (i, j, shift, near) ligand–candidate pairs
 
 
 def hnf_matrices(n: int) -> list[np.ndarray]:
@@ -89,6 +122,7 @@ def ordered_variants(
     max_cells: int = 3,
     ligand: str = "S",
     bond: float = BS_BOND,
+    progress: Progress | None = None,
 ) -> list[OrderedVariant]:
     """Symmetry-distinct orderings of the partial ``sites`` in supercells of ≤ ``max_cells``.
 
@@ -104,6 +138,19 @@ def ordered_variants(
         Element that must bind exactly one filled site.
     bond
         Target X–Y bond length for the relaxation (Å).
+    progress
+        Called with ("supercells", n, max_cells) and ("relaxing", k, count).
+
+    Returns
+    -------
+    list of OrderedVariant
+        By supercell size, then as found; models named ``<parent>-ordered-<k>``.
+
+    Raises
+    ------
+    InputError
+        Unknown or fully occupied sites, several elements, or a ``max_cells`` whose
+        largest supercell has more than :data:`MAX_COMBINATIONS` fillings to try.
     """
     chosen = [phase.site(lab) for lab in _existing(phase, sites)]
     elements = {s.element for s in chosen}
@@ -111,18 +158,38 @@ def ordered_variants(
         raise InputError(f"sites {list(sites)} must hold one element, not {sorted(elements)}")
     if all(s.occupancy >= 1 - 1e-6 for s in chosen):
         raise InputError(f"sites {list(sites)} are fully occupied: nothing to order")
-    from pymatgen.analysis.structure_matcher import StructureMatcher
+    check_max_cells(phase, tuple(sites), max_cells)
+    unique = _distinct_orderings(phase, chosen, max_cells, ligand, progress)
+    out = []
+    for k, o in enumerate(unique, 1):
+        out.append(_build(phase, o, bond, f"{phase.name}-ordered-{k}", list(sites)))
+        if progress is not None:
+            progress("relaxing", k, len(unique))
+    return out
 
-    matcher = StructureMatcher(primitive_cell=True, scale=False, attempt_supercell=True)
-    kept: list[tuple[object, OrderedVariant]] = []
+
+def check_max_cells(phase: Phase, sites: tuple[str, ...], max_cells: int) -> None:
+    """Refuse, in one line, a ``max_cells`` too small or too large to enumerate."""
+    if max_cells < 1:
+        raise InputError(f"--max-cells must be at least 1, not {max_cells}")
+    at = phase.atoms
+    labels = [phase.sites[i].label for i in at.site_index]
+    per_cell = sum(lab in sites for lab in labels)
+    filled = sum(float(at.occupancy[i]) for i, lab in enumerate(labels) if lab in sites)
+    worst, largest = 0, 0
     for n in range(1, max_cells + 1):
-        for hnf in hnf_matrices(n):
-            for variant in _variants_in(phase, hnf, chosen, ligand, bond):
-                struct = _pymatgen(variant.phase)
-                if any(matcher.fit(struct, other) for other, _ in kept):
-                    continue
-                kept.append((struct, variant))
-    return [v for _, v in kept]
+        ways = comb(n * per_cell, round(n * filled))
+        if ways > MAX_COMBINATIONS:
+            worst = n
+            break
+        largest = n
+    if worst:
+        raise InputError(
+            f"--max-cells {max_cells}: a supercell of {worst} cells has "
+            f"C({worst * per_cell},{round(worst * filled)}) = "
+            f"{comb(worst * per_cell, round(worst * filled))} ways to fill the sites, more "
+            f"than the {MAX_COMBINATIONS} xtal tries per supercell; use --max-cells ≤ {largest}"
+        )
 
 
 def _existing(phase: Phase, labels: tuple[str, ...]) -> tuple[str, ...]:
@@ -133,28 +200,58 @@ def _existing(phase: Phase, labels: tuple[str, ...]) -> tuple[str, ...]:
     return labels
 
 
+# -- enumeration -----------------------------------------------------------------------------
+def _distinct_orderings(
+    phase: Phase, chosen: list[Site], max_cells: int, ligand: str, progress: Progress | None
+) -> list[_Ordering]:
+    """Orderings of every supercell up to ``max_cells``, one per symmetry class."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    matcher = StructureMatcher(primitive_cell=True, scale=False, attempt_supercell=True)
+    kept: list[tuple[tuple, object, _Ordering]] = []
+    for n in range(1, max_cells + 1):
+        for hnf in hnf_matrices(n):
+            for o in _orderings_in(phase, hnf, chosen, ligand):
+                struct = _unrelaxed(phase, o)
+                key = _fingerprint(struct, chosen[0].element)
+                if any(k == key and matcher.fit(struct, s) for k, s, _ in kept):
+                    continue
+                kept.append((key, struct, o))
+        if progress is not None:
+            progress("supercells", n, max_cells)
+    return [o for _, _, o in kept]
+
+
 def _supercell_atoms(phase: Phase, hnf: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Fractional positions (supercell axes) and parent-atom indices of all atoms."""
     at = phase.atoms
-    corners = np.array(list(itertools.product((0, 1), repeat=3))) @ hnf
-    lo, hi = corners.min(axis=0), corners.max(axis=0)
-    shifts = np.array(list(itertools.product(*(range(lo[i] - 1, hi[i] + 1) for i in range(3)))))
-    inv = np.linalg.inv(hnf.astype(float))
     frac, parent = [], []
     for k, f in enumerate(at.frac):
-        new = (f + shifts) @ inv
-        new = np.round(new, 10)
-        inside = np.all((new >= 0) & (new < 1), axis=1)
-        frac.extend(new[inside] % 1.0)
-        parent.extend([k] * int(inside.sum()))
+        new = _in_supercell(f + _box(hnf), hnf)
+        frac.extend(new)
+        parent.extend([k] * len(new))
     return np.array(frac), parent
 
 
-def _variants_in(
-    phase: Phase, hnf: np.ndarray, chosen: list[Site], ligand: str, bond: float
-) -> list[OrderedVariant]:
+def _box(hnf: np.ndarray) -> np.ndarray:
+    """Integer translations of the parent that cover the supercell."""
+    corners = np.array(list(itertools.product((0, 1), repeat=3))) @ hnf
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    return np.array(list(itertools.product(*(range(lo[i] - 1, hi[i] + 1) for i in range(3)))))
+
+
+def _in_supercell(parent_frac: np.ndarray, hnf: np.ndarray) -> np.ndarray:
+    """The points (parent axes) that fall in the supercell, in supercell axes."""
+    new = np.round(parent_frac @ np.linalg.inv(hnf.astype(float)), 10)
+    inside = np.all((new >= 0) & (new < 1), axis=1)
+    return new[inside] % 1.0
+
+
+def _orderings_in(
+    phase: Phase, hnf: np.ndarray, chosen: list[Site], ligand: str
+) -> list[_Ordering]:
+    """Fillings of one supercell in which each ligand binds one site, one per translation class."""
     at = phase.atoms
-    n = round(abs(np.linalg.det(hnf)))
     frac, parent = _supercell_atoms(phase, hnf)
     matrix = hnf @ phase.cell.matrix
     labels = {s.label for s in chosen}
@@ -169,44 +266,93 @@ def _variants_in(
     if len(dist) == 0:
         return []
     near = dist < 1.25 * dist.min()
-    # incidence: ligand a is bonded to candidate b
-    inc = np.zeros((len(lig), len(cand)), dtype=int)
+    inc = np.zeros((len(lig), len(cand)), dtype=np.int8)  # ligand a is bonded to site b
     for a, b in zip(i[near], j[near], strict=True):
         inc[a, b] += 1
-    if len(cand) > 40 or _n_choose(len(cand), k) > _MAX_COMBINATIONS:
-        raise InputError(f"supercell of {n} cells has too many orderings; lower max_cells")
-    out = []
-    for combo in itertools.combinations(range(len(cand)), k):
-        if not np.all(inc[:, list(combo)].sum(axis=1) == 1):
+    combos = np.array(list(itertools.combinations(range(len(cand)), k)), dtype=np.int32)
+    good = np.all(inc[:, combos].sum(axis=2) == 1, axis=0)
+    perms = _translation_perms(frac[cand], hnf)
+    seen, out = set(), []
+    for combo in combos[good]:
+        canon = min(tuple(sorted(p[combo])) for p in perms)
+        if canon in seen:
             continue
-        out.append(_build(phase, hnf, frac, parent, cand, lig, combo, (i, j, shift, near), bond))
+        seen.add(canon)
+        out.append(_Ordering(hnf, frac, parent, cand, lig, tuple(int(c) for c in combo),
+                             (i, j, shift, near)))
     return out
 
 
-def _n_choose(n: int, k: int) -> int:
-    from math import comb
+def _translation_perms(frac: np.ndarray, hnf: np.ndarray) -> list[np.ndarray]:
+    """How each parent-lattice translation inside the supercell permutes the points ``frac``."""
+    steps = _in_supercell(_box(hnf).astype(float), hnf)
+    perms = []
+    for t in steps:
+        moved = (frac + t) % 1.0
+        d = moved[:, None, :] - frac[None, :, :]
+        d -= np.round(d)
+        perms.append(np.argmin(np.abs(d).sum(axis=2), axis=1))
+    return perms
 
-    return comb(n, k)
+
+def _unrelaxed(phase: Phase, o: _Ordering):
+    """The ordering as a pymatgen Structure (whole atoms, ligands not yet moved)."""
+    from pymatgen.core import Lattice, Structure
+
+    at = phase.atoms
+    filled = {o.cand[c] for c in o.combo}
+    keep = [i for i in range(len(o.parent)) if i not in set(o.cand) - filled]
+    species = [at.elements[o.parent[i]] for i in keep]
+    return Structure(Lattice(o.hnf @ phase.cell.matrix), species, o.frac[keep])
 
 
-def _build(phase, hnf, frac, parent, cand, lig, combo, pairs, bond) -> OrderedVariant:
-    import spglib  # heavy imports: only when a variant is built
-    from scipy.optimize import least_squares
+def _fingerprint(struct, element: str) -> tuple:
+    """B–B distances within 8 Å per B atom (0.01 Å bins): equal for equivalent orderings."""
+    idx = [k for k, s in enumerate(struct) if s.specie.symbol == element]
+    counts: dict[float, int] = {}
+    for k in idx:
+        for nb in struct.get_neighbors(struct[k], 8.0):
+            if nb.specie.symbol == element:
+                key = round(nb.nn_distance, 2)
+                counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted((d, Fraction(c, len(idx))) for d, c in counts.items()))
 
+
+# -- one variant -----------------------------------------------------------------------------
+def _build(phase: Phase, o: _Ordering, bond: float, name: str, labels: list[str]) -> OrderedVariant:
     from xtal.analysis.rings import rings
 
     at = phase.atoms
-    matrix = hnf @ phase.cell.matrix
-    i, j, shift, near = pairs
-    filled = {cand[c] for c in combo}
-    drop = set(cand) - filled
-    lig_pos = {atom: row for row, atom in enumerate(lig)}
+    matrix = o.hnf @ phase.cell.matrix
+    filled = {o.cand[c] for c in o.combo}
+    i, j, shift, near = o.pairs
     # bonds: (ligand row, filled atom index, lattice shift of the filled atom)
-    bonds = [
-        (a, cand[b], s)
-        for a, b, s, ok in zip(i, j, shift, near, strict=True)
-        if ok and cand[b] in filled
-    ]
+    bonds = [(a, o.cand[b], s) for a, b, s, ok in zip(i, j, shift, near, strict=True)
+             if ok and o.cand[b] in filled]
+    pos = _relax(o.frac, o.lig, bonds, matrix, bond)
+    provenance = _provenance(phase, o.hnf, labels, bond, len(bonds))
+    p1 = _p1_phase(phase, o, pos, matrix, filled, name, provenance)
+    lengths = tuple(float(np.linalg.norm((o.frac[b] + s) @ matrix - pos[a])) for a, b, s in bonds)
+    center, ligand = at.elements[o.parent[o.cand[0]]], at.elements[o.parent[o.lig[0]]]
+    ring_rep = rings(p1, center=center, ligand=ligand)
+    model, symbol, number = _symmetrized(p1, provenance)
+    return OrderedVariant(
+        phase=p1,
+        model=model,
+        hnf=tuple(tuple(int(v) for v in row) for row in o.hnf),
+        n_cells=round(abs(np.linalg.det(o.hnf))),
+        space_group=symbol,
+        space_group_number=number,
+        bond_lengths=lengths,
+        mean_distortion_index=ring_rep.mean_distortion_index,
+        mean_angle_variance=ring_rep.mean_angle_variance,
+    )
+
+
+def _relax(frac, lig, bonds, matrix, bond) -> np.ndarray:
+    """Cartesian ligand positions with every bond at ``bond`` Å (σ 0.01 Å; start σ 1 Å)."""
+    from scipy.optimize import least_squares
+
     x0 = frac[lig] @ matrix
 
     def residual(x: np.ndarray) -> np.ndarray:
@@ -214,49 +360,45 @@ def _build(phase, hnf, frac, parent, cand, lig, combo, pairs, bond) -> OrderedVa
         r = [(np.linalg.norm((frac[b] + s) @ matrix - pos[a]) - bond) / 0.01 for a, b, s in bonds]
         return np.concatenate([r, (x - x0.ravel()) / 1.0])
 
-    fit = least_squares(residual, x0.ravel(), method="lm")
-    new = fit.x.reshape(-1, 3) @ np.linalg.inv(matrix)
-    # report the variant in its Niggli-reduced cell (√3×√3: a = b, γ = 120°)
-    reduced = np.asarray(spglib.niggli_reduce(matrix), float)
+    return least_squares(residual, x0.ravel(), method="lm").x.reshape(-1, 3)
+
+
+def _p1_phase(phase, o: _Ordering, pos, matrix, filled, name, provenance) -> Phase:
+    """The relaxed variant in P1, in its Niggli-reduced cell (√3×√3: a = b, γ = 120°)."""
+    import spglib
+
+    at = phase.atoms
+    new = pos @ np.linalg.inv(matrix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        reduced = np.asarray(spglib.niggli_reduce(matrix), float)
     to_reduced = np.linalg.inv(np.rint(reduced @ np.linalg.inv(matrix)))
+    lig_row = {atom: row for row, atom in enumerate(o.lig)}
+    drop = set(o.cand) - filled
     sites, count = [], {}
-    for idx, p in enumerate(parent):
+    for idx, p in enumerate(o.parent):
         if idx in drop:
             continue
         src = phase.sites[at.site_index[p]]
         count[src.label] = count.get(src.label, 0) + 1
-        xyz = (new[lig_pos[idx]] if idx in lig_pos else frac[idx]) @ to_reduced % 1.0
+        f = new[lig_row[idx]] if idx in lig_row else o.frac[idx]
+        xyz = np.round(f @ to_reduced, 12) % 1.0
         occ = 1.0 if idx in filled else src.occupancy
-        sites.append(
-            Site(f"{src.label}_{count[src.label]}", src.element, tuple(xyz), occ, src.b_iso)
-        )
-    cell = Cell(*_parameters(reduced))
-    name = f"{phase.name}-ordered"
-    variant_phase = Phase(
-        name=name,
-        cell=cell,
-        space_group=SpaceGroup.from_symbol("P 1"),
-        sites=tuple(sites),
-        provenance=(
-            f"derived model: ordered variant of {phase.name} (supercell {hnf.tolist()}), "
-            f"{len(bonds)} bonds relaxed to {bond} Å by xtal; not ICSD 411608"
-        ),
-    )
-    lengths = tuple(
-        float(np.linalg.norm((frac[b] + s) @ matrix - fit.x.reshape(-1, 3)[a])) for a, b, s in bonds
-    )
-    center = at.elements[parent[cand[0]]]
-    ring_rep = rings(variant_phase, center=center, ligand=at.elements[parent[lig[0]]])
-    sym, num = _spglib_group(variant_phase)
-    return OrderedVariant(
-        phase=variant_phase,
-        hnf=tuple(tuple(int(v) for v in row) for row in hnf),
-        n_cells=round(abs(np.linalg.det(hnf))),
-        space_group=sym,
-        space_group_number=num,
-        bond_lengths=lengths,
-        mean_distortion_index=ring_rep.mean_distortion_index,
-        mean_angle_variance=ring_rep.mean_angle_variance,
+        sites.append(Site(f"{src.label}_{count[src.label]}", src.element, tuple(xyz), occ,
+                          src.b_iso))
+    return Phase(name=name, cell=Cell(*_parameters(reduced)),
+                 space_group=SpaceGroup.from_symbol("P 1"), sites=tuple(sites),
+                 provenance=provenance)
+
+
+def _provenance(parent: Phase, hnf: np.ndarray, labels: list[str], bond: float,
+                n_bonds: int) -> str:
+    return (
+        f"derived model made by xtal from {parent.name}: an ordering of its partially "
+        f"occupied sites {', '.join(labels)} in the supercell {hnf.tolist()} of its cell "
+        f"(rows in parent axes), {n_bonds} bonds relaxed to {bond} Å, written in the space "
+        f"group spglib finds at {SYMPREC} Å; a hypothesis to test against data, not a "
+        "published structure"
     )
 
 
@@ -269,21 +411,49 @@ def _parameters(m: np.ndarray) -> tuple[float, ...]:
     return (a, b, c, ang(m[1], m[2]), ang(m[0], m[2]), ang(m[0], m[1]))
 
 
-def _spglib_group(phase: Phase, symprec: float = 1e-3) -> tuple[str, int]:
+# -- symmetry --------------------------------------------------------------------------------
+def _symmetrized(p1: Phase, provenance: str) -> tuple[Phase, str, int]:
+    """``p1`` in its spglib group, conventional standard setting; with the group's symbol."""
     import spglib
 
     from xtal.analysis.symmetry import spglib_cell
 
-    cell, _, _ = spglib_cell(phase)
+    cell, _, _ = spglib_cell(p1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
-    return (str(ds.international), int(ds.number)) if ds is not None else ("?", 0)
+        lattice, positions, numbers = spglib.standardize_cell(
+            cell, to_primitive=False, no_idealize=False, symprec=SYMPREC)
+        ds = spglib.get_symmetry_dataset((lattice, positions, numbers), symprec=1e-5)
+    if ds is None:
+        raise InputError(f"spglib found no space group for {p1.name}")
+    ops = [_triplet(r, t) for r, t in zip(ds.rotations, ds.translations, strict=True)]
+    group = SpaceGroup.from_operations(ops)
+    by_number = {n: k for k, n in enumerate(cell[2])}  # first P1 atom of each type
+    sites, count = [], {}
+    for k in sorted(set(int(e) for e in ds.equivalent_atoms)):
+        src = p1.sites[by_number[int(numbers[k])]]
+        count[src.element] = count.get(src.element, 0) + 1
+        xyz = tuple(float(v) for v in np.round(positions[k], 12) % 1.0)
+        sites.append(Site(f"{src.element}{count[src.element]}", src.element, xyz,
+                          src.occupancy, src.b_iso))
+    model = Phase(name=p1.name, cell=Cell(*_parameters(np.asarray(lattice, float))),
+                  space_group=group, sites=tuple(sites), provenance=provenance)
+    density = len(model.atoms) / model.cell.volume
+    if abs(density * p1.cell.volume - len(p1.atoms)) > 1e-6 * len(p1.atoms):
+        raise InputError(f"{p1.name}: the model in its space group does not hold every atom")
+    return model, str(ds.international), int(ds.number)
 
 
-def _pymatgen(phase: Phase):
-    from pymatgen.core import Lattice, Structure
-
-    at = phase.atoms
-    species = [{el: float(o)} for el, o in zip(at.elements, at.occupancy, strict=True)]
-    return Structure(Lattice(phase.cell.matrix), species, at.frac)
+def _triplet(rot: np.ndarray, trans: np.ndarray) -> str:
+    """An operation as an xyz triplet, e.g. ``-x+y,y,z+1/2``."""
+    rows = []
+    for r, t in zip(np.rint(rot).astype(int), trans, strict=True):
+        text = ""
+        for c, v in zip(r, "xyz", strict=True):
+            if c:
+                text += ("+" if c > 0 else "-") + ("" if abs(c) == 1 else str(abs(c))) + v
+        f = Fraction(float(t) % 1.0).limit_denominator(12) % 1
+        if f:
+            text += f"+{f}"
+        rows.append(text.lstrip("+"))
+    return ",".join(rows)

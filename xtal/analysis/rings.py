@@ -386,7 +386,11 @@ def _layer_rings(
     at, matrix = phase.atoms, phase.cell.matrix
     h = np.asarray(hkl, float)
     shifts = translations(matrix, _PATCH)
-    origin = at.frac[ll].mean(axis=0) @ matrix
+    # centre the patch on a ligand image *in this layer* (the mean of the ligands' cell
+    # coordinates can lie a whole layer period away when hkl has a negative index)
+    imgs = (at.frac[ll][:, None, :] + shifts[None, :, :]).reshape(-1, 3)
+    imgs = imgs[np.abs(imgs @ h - ref) < tol] @ matrix
+    origin = imgs[np.argmin(np.linalg.norm(imgs - np.full(3, 0.5) @ matrix, axis=1))]
 
     def patch(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # every image of the layer atoms at height ``ref`` within _PATCH of the origin

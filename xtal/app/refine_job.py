@@ -39,6 +39,7 @@ class RefineRequest:
     le_bail: tuple[str, ...] = ()
     internal_standard: str | None = None
     roles: tuple[tuple[str, str], ...] = ()
+    start: Path | None = None  # warm start from an earlier result (directory or result.json)
 
 
 def run_refinement(req: RefineRequest, command: str, console: Console | None = None):
@@ -79,6 +80,11 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     if not req.phases and not req.le_bail:
         raise InputError("give at least one --phase or --le-bail")
     check_output_dir(req.out, req.force)
+    start = None
+    if req.start is not None:
+        from xtal.refine.result import Result
+
+        start = Result.load(req.start)
     # a second process imports matplotlib and draws fit.png while this one reads and refines
     with PictureWorker() as worker:
         pattern = read_one(req.data)
@@ -110,7 +116,8 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
                               fix=list(req.fix), constraints=list(req.constraints),
                               fcj=req.fcj, le_bail=le_bail,
                               internal_standard=req.internal_standard,
-                              roles=dict(req.roles) or None, progress=progress)
+                              roles=dict(req.roles) or None, start=start,
+                              progress=progress)
         finally:
             if tasks:
                 bar.stop()

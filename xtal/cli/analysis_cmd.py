@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xtal.cli import app
+from xtal.cli.tables import table_console
 
 PhaseArg = Annotated[str, typer.Argument(help="Shipped structure name or CIF path.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -38,7 +39,7 @@ def symmetry_cmd(phase: PhaseArg, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(rep.to_json())
         return
-    console = Console()
+    console = table_console()
     console.print(
         f"[bold]{rep.phase}[/bold]  {rep.formula}  declared {rep.declared_symbol} "
         f"(No. {rep.declared_number}, {rep.declared_operations} operations)"
@@ -87,7 +88,7 @@ def rings_cmd(
     if as_json:
         typer.echo(rep.to_json())
         return
-    console = Console()
+    console = table_console()
     hkl = " ".join(map(str, rep.stacking_hkl))
     console.print(f"[bold]{rep.phase}[/bold]  {center}–{ligand} layers parallel to ({hkl})")
     table = Table(title="rings (Δ: Baur distortion index; σ²: angle variance; S: CSM)")
@@ -198,42 +199,105 @@ def export_cmd(
 def order_cmd(
     phase: PhaseArg,
     sites: Annotated[str, typer.Option("--sites", help="Comma-separated partial sites.")] = "B1,B2",
-    max_cells: Annotated[int, typer.Option("--max-cells", help="Largest supercell.")] = 3,
+    max_cells: Annotated[int, typer.Option(
+        "--max-cells", help="Largest supercell, in parent cells (up to 11 for Na3BS3).")] = 3,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write each candidate as a CIF (and candidates.json) into this "
+                      "directory, ready for 'xtal refine'.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty --out.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ordered variants of partially occupied sites (derived models, not ICSD data)."""
+    """Ordered variants of partially occupied sites: derived models to test against data.
+
+    Each candidate is written in its own space group, named <PHASE>-ordered-<k>; refine it
+    with '--recipe na3bs3_ordered' and put the fits side by side with 'xtal compare'.
+    """
     import json
 
-    from xtal.analysis.ordering import ordered_variants
+    from xtal.analysis.ordering import check_max_cells, ordered_variants
 
     labels = tuple(s.strip() for s in sites.split(",") if s.strip())
-    found = ordered_variants(_load(phase), sites=labels, max_cells=max_cells)
-    rows = [
-        {
-            "hnf": v.hnf,
-            "cells": v.n_cells,
-            "space_group": v.space_group,
-            "number": v.space_group_number,
-            "cell": v.phase.cell.parameters,
-            "formula": v.phase.formula,
-            "bond_min": min(v.bond_lengths),
-            "bond_max": max(v.bond_lengths),
-            "mean_distortion_index": v.mean_distortion_index,
-            "mean_angle_variance": v.mean_angle_variance,
-            "provenance": v.phase.provenance,
-        }
-        for v in found
-    ]
+    parent = _load(phase)
+    check_max_cells(parent, labels, max_cells)  # before any work: one line if too large
+    if out is not None:
+        _check_out(out, force)
+    found = _with_progress(lambda cb: ordered_variants(parent, sites=labels,
+                                                       max_cells=max_cells, progress=cb))
+    files = _write_candidates(found, out, force) if out is not None else {}
+    rows = [_row(v, files.get(v.model.name)) for v in found]
+    if out is not None:
+        from xtal.util.files import atomic_write
+
+        atomic_write(out / "candidates.json", json.dumps(rows, indent=2) + "\n")
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="ordered variants (derived models; not ICSD 411608)")
-    for col in ("supercell", "n", "group", "a b c (Å)", "α β γ (°)", "bonds (Å)", "Δ", "σ²"):
-        table.add_column(col)
+    _print_variants(rows, out)
+
+
+def _row(v, cif: Path | None) -> dict:
+    return {
+        "name": v.model.name,
+        "hnf": v.hnf,
+        "cells": v.n_cells,
+        "space_group": v.space_group,
+        "number": v.space_group_number,
+        "cell": v.model.cell.parameters,
+        "formula": v.model.formula,
+        "sites": len(v.model.sites),
+        "bond_min": min(v.bond_lengths),
+        "bond_max": max(v.bond_lengths),
+        "mean_distortion_index": v.mean_distortion_index,
+        "mean_angle_variance": v.mean_angle_variance,
+        "provenance": v.model.provenance,
+        "cif": None if cif is None else str(cif),
+    }
+
+
+def _check_out(out: Path, force: bool) -> None:
+    from xtal.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError("output path exists and is not a directory", out)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputError("output directory is not empty; use --force to write into it", out)
+
+
+def _write_candidates(found, out: Path, force: bool) -> dict[str, Path]:
+    from xtal.io.cif_write import write_cif
+
+    out.mkdir(parents=True, exist_ok=True)
+    return {v.model.name: write_cif(v.model, out / f"{v.model.name}.cif", force=force)
+            for v in found}
+
+
+def _with_progress(run):
+    """Run the enumeration with a progress display on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("supercells", total=None)
+
+    def update(what: str, done: int, total: int) -> None:
+        bar.update(task, description=what, completed=done, total=total)
+
+    with bar:
+        return run(update)
+
+
+def _print_variants(rows: list[dict], out: Path | None) -> None:
+    table = Table(title="ordered variants (derived models made by xtal, not published "
+                        "structures)")
+    cols = ["name", "supercell", "n", "group", "a b c (Å)", "α β γ (°)", "bonds (Å)", "Δ",
+            "σ² (°²)"]
+    for k, col in enumerate(cols):
+        table.add_column(col, no_wrap=k == 0, overflow="fold")
     for r in rows:
         c = r["cell"]
         table.add_row(
-            str([list(x) for x in r["hnf"]]),
+            r["name"],
+            " / ".join(" ".join(str(v) for v in row) for row in r["hnf"]),
             str(r["cells"]),
             f"{r['space_group']} ({r['number']})",
             f"{c[0]:.3f} {c[1]:.3f} {c[2]:.3f}",
@@ -242,6 +306,11 @@ def order_cmd(
             f"{r['mean_distortion_index']:.4f}",
             f"{r['mean_angle_variance']:.2f}",
         )
-    Console().print(table)
+    console = table_console()
+    console.print(table)
     if not rows:
-        Console().print("no ordering in which every ligand binds exactly one site")
+        console.print("no ordering in which every ligand binds exactly one site")
+    if out is not None and rows:
+        console.print(f"wrote {len(rows)} CIFs and candidates.json to {out}; refine one with "
+                      f"xtal refine DATA --phase {out / (rows[0]['name'] + '.cif')} "
+                      "--recipe na3bs3_ordered ...", highlight=False)

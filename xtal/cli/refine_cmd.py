@@ -16,41 +16,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand
 
 from xtal.cli import app
+from xtal.cli.ranges import RANGE_METAVAR, MultiValueCommand, two_theta_range
+from xtal.cli.tables import table_console
 from xtal.errors import InputError
 
 
-class _RefineCommand(TyperCommand):
-    """Lets ``--exclude LO HI`` take two values (typer cannot declare a list of pairs).
-
-    The pair is rewritten to ``--exclude LO --exclude HI`` before parsing, so the
-    option is a plain ``list[float]`` that :func:`_pairs` groups again.
-    """
-
-    def parse_args(self, ctx, args: list[str]) -> list[str]:
-        out: list[str] = []
-        i = 0
-        while i < len(args):
-            tok = args[i]
-            if tok == "--":  # everything after is positional
-                out += args[i:]
-                break
-            if tok == "--exclude" and i + 2 < len(args):
-                out += ["--exclude", args[i + 1], "--exclude", args[i + 2]]
-                i += 3
-                continue
-            if tok.startswith("--exclude=") and i + 1 < len(args):
-                out += [tok, "--exclude", args[i + 1]]
-                i += 2
-                continue
-            out.append(tok)
-            i += 1
-        return super().parse_args(ctx, out)
-
-
-@app.command("refine", cls=_RefineCommand)
+@app.command("refine", cls=MultiValueCommand)
 def refine_command(
     data: Path = typer.Argument(..., help="Measured pattern (any format xtal reads)."),
     phase: list[str] | None = typer.Option(
@@ -60,8 +33,9 @@ def refine_command(
         None, "--instrument", "-i", help="GSAS-II .instprm or GSAS .prm (default Cu Kα)."),
     recipe: str | None = typer.Option(
         None, "--recipe", "-r", help="Recipe TOML file or shipped name (default: standard)."),
-    range_: tuple[float, float] | None = typer.Option(
-        None, "--range", help="Refine only LO ≤ 2θ ≤ HI (degrees)."),
+    range_: list[float] | None = typer.Option(
+        None, "--range", metavar=RANGE_METAVAR,
+        help="Refine only LO ≤ 2θ ≤ HI (degrees), e.g. --range 10 80."),
     exclude: list[float] | None = typer.Option(
         None, "--exclude", metavar="LO HI", help="Leave out LO ≤ 2θ ≤ HI (degrees); repeatable."),
     fix: list[str] | None = typer.Option(
@@ -90,21 +64,24 @@ def refine_command(
     role: list[str] | None = typer.Option(
         None, "--role", metavar="ROLE=PHASE",
         help="The phase that fills a recipe role, e.g. trigonal=my_table1; repeatable."),
+    start: Path | None = typer.Option(
+        None, "--start", metavar="RESULT_DIR",
+        help="Warm start: begin from the values of an earlier refinement (its directory or "
+             "result.json); parameters it does not have keep the models' values."),
 ) -> None:
     """Rietveld refinement: writes result.json, CIFs, fit.png, report.md/.html, refine.log."""
     from xtal.app.refine_job import RefineRequest, run_refinement, summary_table
 
     req = RefineRequest(
         data=data, phases=tuple(phase or ()), out=out, instrument=instrument, recipe=recipe,
-        two_theta_range=range_, exclude=tuple(_pairs(exclude)), fix=tuple(fix or ()),
+        two_theta_range=two_theta_range(range_), exclude=tuple(_pairs(exclude)),
+        fix=tuple(fix or ()),
         constraints=tuple(constraint or ()), fcj=fcj, force=force, engine=engine,
         le_bail=tuple(le_bail or ()), internal_standard=internal_standard,
-        roles=tuple(_role(r) for r in role or ()))
+        roles=tuple(_role(r) for r in role or ()), start=start)
     command = shlex.join(["xtal", *sys.argv[1:]])
     result, outputs = run_refinement(req, command)
-    console = Console()
-    if not console.is_terminal:  # a log file: wide enough for the table
-        console = Console(width=140)
+    console = table_console()  # in a log file: wide enough for the table
     console.print(summary_table(result))
     console.print(f"outputs in [bold]{outputs.directory}[/bold]: "
                   + ", ".join(p.name for p in outputs.files), highlight=False)
@@ -124,7 +101,7 @@ def _role(text: str) -> tuple[str, str]:
 
 
 def _pairs(values: list[float] | None) -> list[tuple[float, float]]:
-    """Group the flattened ``--exclude`` values (see :class:`_RefineCommand`) into pairs."""
+    """Group the flattened ``--exclude`` values (:class:`MultiValueCommand`) into pairs."""
     vals = list(values or ())
     if len(vals) % 2:
         raise InputError("--exclude needs two numbers, LO and HI")

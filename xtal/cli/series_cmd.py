@@ -8,9 +8,10 @@ from pathlib import Path
 import typer
 
 from xtal.cli import app
+from xtal.cli.ranges import RANGE_METAVAR, MultiValueCommand, two_theta_range
 
 
-@app.command("series")
+@app.command("series", cls=MultiValueCommand)
 def series_command(
     data: list[str] = typer.Argument(
         ..., help="Pattern files (PATH#N for one scan) or shell patterns such as 'OH_*.fxye'."),
@@ -21,8 +22,9 @@ def series_command(
                                            help="GSAS-II .instprm or GSAS .prm."),
     recipe: str | None = typer.Option(None, "--recipe", "-r",
                                       help="Recipe TOML file or shipped name."),
-    range_: tuple[float, float] | None = typer.Option(
-        None, "--range", metavar="LO HI", help="Refine only LO ≤ 2θ ≤ HI (degrees)."),
+    range_: list[float] | None = typer.Option(
+        None, "--range", metavar=RANGE_METAVAR,
+        help="Refine only LO ≤ 2θ ≤ HI (degrees), e.g. --range 10 80."),
     mode: str = typer.Option("sequential", "--mode",
                              help="sequential (each from the previous) or independent."),
     workers: int = typer.Option(1, "--workers", "-w", help="Local worker processes (Dask)."),
@@ -67,7 +69,8 @@ def series_command(
             why = outcome.error or (outcome.result.stopped if outcome.result else "")
             bar.console.print(f"{outcome.label}: {outcome.status}: {why}", highlight=False)
 
-    options = {"two_theta_range": tuple(range_)} if range_ else {}
+    tt = two_theta_range(range_)
+    options = {"two_theta_range": tt} if tt else {}
     with bar:
         series = refine_series(
             data, phase, instrument, recipe, mode=mode, out=out, workers=workers,

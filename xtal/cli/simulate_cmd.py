@@ -8,7 +8,10 @@ import typer
 from rich.console import Console
 
 from xtal.cli import app
+from xtal.cli.ranges import RANGE_STEP_METAVAR, MultiValueCommand, two_theta_range
 from xtal.errors import InputError
+
+DEFAULT_STEP = 0.01  # degrees: the Na3BS3 paper's laboratory step
 
 
 def _parse_weights(text: str | None, n: int) -> list[float] | None:
@@ -23,15 +26,16 @@ def _parse_weights(text: str | None, n: int) -> list[float] | None:
     return w
 
 
-@app.command()
+@app.command(cls=MultiValueCommand)
 def simulate(
     phases: list[str] = typer.Argument(..., help="CIF files or shipped/registered phase names."),
     instrument: Path | None = typer.Option(
         None, "--instrument", "-i", help="GSAS-II .instprm or GSAS .prm file (default Cu Kα)."
     ),
-    range_: tuple[float, float, float] = typer.Option(
-        (10.0, 80.0, 0.01), "--range", help="2θ start stop step (degrees)."
-    ),
+    range_: list[float] | None = typer.Option(
+        None, "--range", metavar=RANGE_STEP_METAVAR, show_default=False,
+        help=f"2θ range and step (degrees), e.g. --range 10 80 0.01; STEP defaults to "
+             f"{DEFAULT_STEP:g} [default: 10 80 {DEFAULT_STEP:g}]."),
     weights: str | None = typer.Option(None, "--weights", help="Weight fractions, e.g. 0.9,0.1."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .xy (or .xye) file."),
     plot: Path | None = typer.Option(None, "--plot", help="Also write a picture (.png/.svg/.pdf)."),
@@ -66,7 +70,8 @@ def simulate(
         if no_anomalous:
             raise InputError("--no-anomalous: GSAS-II always includes f′ and f″")
     check_fcj(fcj)
-    x = two_theta_grid(*range_)
+    lo, hi, *step = two_theta_range(range_, step=True) or (10.0, 80.0)
+    x = two_theta_grid(lo, hi, step[0] if step else DEFAULT_STEP)
     check_writable(out, force)
     if plot is not None:
         check_plot_path(plot, force)

@@ -26,7 +26,7 @@ def list_cmd() -> None:
 
     table = Table(title="xtal structures")
     for col in ("name", "kind", "formula", "space group", "provenance"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "name", overflow="fold")
     infos = list_structures()
     for info in infos:
         phase = load_phase(info.name)
@@ -96,8 +96,9 @@ def show_cmd(name: Annotated[str, typer.Argument(help="Structure name or CIF pat
 
 def _console() -> Console:
     # rich uses 80 columns when not on a terminal, too narrow for the site table
-    probe = Console()
-    return probe if probe.is_terminal else Console(width=120)
+    from xtal.cli.tables import table_console
+
+    return table_console()
 
 
 def _contents(contents: dict[str, float]) -> str:

@@ -22,7 +22,7 @@ from xtal.errors import InputError
 from xtal.refine.amorphous import InternalStandard
 from xtal.refine.engine import Engine, Problem, Progress
 from xtal.refine.parameters import Restraint
-from xtal.refine.recipe import Recipe, load_recipe
+from xtal.refine.recipe import Recipe, RestraintSpec, load_recipe
 from xtal.refine.result import Result
 from xtal.refine.roles import Role, expand, resolve_roles
 from xtal.refine.strategy import Start, run
@@ -253,11 +253,35 @@ def _recipe_restraints(
             p
             for p in phases
             if any(fnmatch.fnmatchcase(p.name, pat) for pat in pats)
-            and {r.site1, r.site2} <= {s.label for s in p.sites}
+            and _has_sites(p, r)
         ]
         if not hits:
             notes.append(
                 f"restraint {r.site1}–{r.site2} ({r.phase}) matches no phase; not applied"
             )
-        out += [Restraint(p.name, r.site1, r.site2, r.distance, r.sigma) for p in hits]
+        out += [Restraint(p.name, a, b, r.distance, r.sigma) for p in hits
+                for a, b in _restrained_pairs(p, r)]
+    return out
+
+
+def _has_sites(phase: Phase, r: RestraintSpec) -> bool:
+    labels = [s.label for s in phase.sites]
+    if r.within is None:
+        return {r.site1, r.site2} <= set(labels)
+    return bool(_restrained_pairs(phase, r))
+
+
+def _restrained_pairs(phase: Phase, r: RestraintSpec) -> list[tuple[str, str]]:
+    """The site pairs a recipe restraint names: itself, or with wildcards every pair of
+    matching sites at most ``within`` Å apart in the starting model."""
+    if r.within is None:
+        return [(r.site1, r.site2)]
+    from xtal.refine.geometry import shortest_distance
+
+    labels = [s.label for s in phase.sites]
+    out: list[tuple[str, str]] = []
+    for a in fnmatch.filter(labels, r.site1):
+        for b in fnmatch.filter(labels, r.site2):
+            if a != b and (b, a) not in out and shortest_distance(phase, a, b) <= r.within:
+                out.append((a, b))
     return out

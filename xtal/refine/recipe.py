@@ -20,6 +20,11 @@ Example::
     sites = ["B1", "S1"]
     distance = 1.81
     sigma = 0.02
+    [[restraint]]            # wildcards: every B*–S* pair closer than `within` Å
+    phase = "{ordered}"      # in the starting model
+    sites = ["B*", "S*"]
+    distance = 1.81
+    within = 2.1
     [[stage]]
     name = "scale and background"
     refine = ["phases.*.scale", "background.*"]
@@ -67,13 +72,18 @@ class HaloStart:
 
 @dataclass(frozen=True)
 class RestraintSpec:
-    """A distance restraint as written in a recipe (phase may be a wildcard)."""
+    """A distance restraint as written in a recipe (phase and sites may be wildcards).
+
+    With wildcard sites, ``within`` (Å) is required: every pair of matching sites whose
+    shortest distance in the starting model is at most ``within`` is restrained.
+    """
 
     phase: str
     site1: str
     site2: str
     distance: float
     sigma: float
+    within: float | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,11 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
         sites = r.get("sites", [])
         if len(sites) != 2:
             raise InputError('a restraint needs \'sites = ["A", "B"]\'', where)
+        within = r.get("within")
+        if within is None and any(c in str(s) for s in sites for c in "*?["):
+            raise InputError(
+                f"restraint {sites[0]}–{sites[1]}: wildcard sites need 'within' (Å), the "
+                "largest starting distance of a restrained pair", where)
         restraints.append(
             RestraintSpec(
                 str(r.get("phase", "*")),
@@ -234,6 +249,7 @@ def _parse(data: dict, stages: list, where: str | None, source: str | None) -> R
                 sites[1],
                 float(r["distance"]),
                 float(r.get("sigma", 0.02)),
+                None if within is None else float(within),
             )
         )
     cons = data.get("constraints", [])
