@@ -92,3 +92,18 @@ def test_bad_cell_specification_is_one_line(text):
     with pytest.raises(InputError) as exc:
         cell_only_phase(text)
     assert "\n" not in str(exc.value)
+
+
+def test_a_le_bail_result_exports_its_structures_and_refuses_a_cif_of_none(shared, tmp_path):
+    from cli_helpers import run_xtal
+
+    root = shared / "synthetic/na3bs3_ht200_gsas2"
+    proc = run_xtal(tmp_path, "refine", str(root / "pattern.xy"), "--phase", "Na2S",
+                    "--le-bail", "3.901,3.901,7.422,90,90,120:P 3", "--instrument",
+                    str(root / "instrument.instprm"), "--recipe", EXAMPLE_RECIPE, "--out", "out")
+    assert proc.returncode == 0, proc.stderr
+    ok = run_xtal(tmp_path, "export", "out", "--cif", "na2s.cif")
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "na2s.cif").read_text().count("Na2S") > 0  # the Rietveld phase only
+    bad = run_xtal(tmp_path, "export", "out", "--cif", "lb.cif", "--phase", "lebail_P3")
+    assert bad.returncode == 2 and "Le Bail" in bad.stderr and "Traceback" not in bad.stderr

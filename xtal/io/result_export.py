@@ -44,6 +44,11 @@ def result_cif(result: Result, name: str, p1: bool = False) -> str:
 
     if name not in result.phases:
         raise InputError(f"no phase {name!r} in the result (phases: {', '.join(result.phases)})")
+    if not result.phases[name].phase.sites:
+        raise InputError(
+            f"phase {name} was fitted by Le Bail extraction: no atoms to write a CIF of "
+            f"(its cell is in result.json, its intensities in {name}_lebail.hkl)"
+        )
     return refined_cif(result, name, p1=p1)
 
 
@@ -58,10 +63,11 @@ def cif_targets(result: Result, path: str | os.PathLike[str],
                 f"no phase {phase!r} in the result (phases: {', '.join(result.phases)})"
             )
         return {phase: p}
-    if len(result.phases) == 1:
-        return {next(iter(result.phases)): p}
+    names = [n for n, ph in result.phases.items() if ph.phase.sites] or list(result.phases)
+    if len(names) == 1:
+        return {names[0]: p}
     out: dict[str, Path] = {}
-    for name in result.phases:
+    for name in names:
         safe = re.sub(r"[^A-Za-z0-9_.\-]", "_", name).strip(".") or "phase"
         out[name] = p.with_name(f"{p.stem}_{safe}{p.suffix or '.cif'}")
     if len(set(out.values())) < len(out):

@@ -156,7 +156,7 @@ def make_problem(
             inst.source,
         )
     filled = resolve_roles(rec.roles, loaded, roles or {})
-    notes = [
+    notes = _input_notes(pat, loaded) + [
         f"recipe role '{r}' ({_describe(rec.roles[r])}) matches no phase: what uses it is "
         f"not applied (name the phase with --role {r}=PHASE)"
         for r, names in filled.items()
@@ -177,6 +177,14 @@ def make_problem(
         le_bail=frozenset(p.name for p in le_bail),
         internal_standard=internal_standard or rec.internal_standard,
     )
+
+
+def _input_notes(pattern: Pattern, phases: tuple[Phase, ...]) -> list[str]:
+    """What the readers noticed (e.g. a slightly negative Uiso read as 0), for the result."""
+    out = [str(w) for w in pattern.metadata.get("warnings", ())]
+    for p in phases:
+        out += [f"{p.name}: {w}" for w in p.extra.get("warnings", ())]
+    return out
 
 
 def _describe(role: Role) -> str:

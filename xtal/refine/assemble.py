@@ -50,10 +50,13 @@ def build_result(
     params = parameter_values(out)
     warnings = list(warnings) + list(out.warnings)
     corr = correlations(out.refined, out.covariance, out.free_map)
-    if corr:
-        strongest = sorted(corr, key=lambda c: -abs(c[2]))
+    # background terms among themselves correlate by construction: listed, not warned of
+    physical = [c for c in corr if not (c[0].startswith("background.")
+                                        and c[1].startswith("background."))]
+    if physical:
+        strongest = sorted(physical, key=lambda c: -abs(c[2]))
         shown = "; ".join(f"{a} / {b} ({r:+.2f})" for a, b, r in strongest[:6])
-        more = f"; and {len(corr) - 6} more pairs (result.json)" if len(corr) > 6 else ""
+        more = f"; and {len(physical) - 6} more pairs (result.json)" if len(physical) > 6 else ""
         warnings.append(f"strongly correlated (|ρ| > 0.9): {shown}{more}")
     phases = _phase_results(out, params, warnings)
     amorphous = _with_standard(out, phases, internal_standard)
