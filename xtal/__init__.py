@@ -6,6 +6,7 @@ load_phase(name_or_path) -> Phase
 simulate(phases, instrument, two_theta) -> Pattern
 read_pattern(path) -> list[Pattern]
 refine(pattern, phases, instrument=None, recipe=None) -> Result
+refine_series(data, phases, instrument=None, recipe=None) -> SeriesResult
 compare(phases, instrument=None) -> Comparison
 symmetry(phase) -> SymmetryReport;  rings(phase) -> RingReport
 export_cif(phase, path) -> Path
@@ -40,6 +41,7 @@ _LAZY = {
     "read_instrument": "xtal.io.instprm",
     "write_instprm": "xtal.io.instprm",
     "read_pattern": "xtal.io.patterns",
+    "refine_series": "xtal.app.series",
     "simulate": "xtal.diffraction.simulate",
     "Result": "xtal.refine.result",
     "load_recipe": "xtal.refine.recipe",
