@@ -14,65 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
 from xtal.errors import InputError
 from xtal.refine.gsas2.names import EIGHT_PI2, NOT_IN_GSAS2, Layout
-from xtal.refine.gsas2.plan import independent_axes
 from xtal.refine.parameters import Constraint
+from xtal.refine.paths import ParamPath
+from xtal.refine.symmetry_constraints import mixed_site_constraints, origin_constraints
 
 
 def auto_constraints(problem) -> list[Constraint]:
-    """The constraints xtal imposes by itself: mixed sites and the origin of polar groups."""
+    """The constraints xtal imposes by itself: mixed sites and the origin of polar groups
+    (the same as the native engine's, :mod:`xtal.refine.symmetry_constraints`; cell metric
+    and special positions GSAS-II imposes itself)."""
     out: list[Constraint] = []
     for phase in problem.phases:
-        out += _mixed_sites(phase) + _polar_origin(phase)
-    return out
-
-
-def _mixed_sites(phase) -> list[Constraint]:
-    """Sites on one position (O/F on 48f) keep one x, y, z and B and their total occupancy."""
-    groups: list[list] = []
-    for s in phase.sites:
-        for grp in groups:
-            d = np.asarray(s.xyz) - np.asarray(grp[0].xyz)
-            if np.all(np.abs(d - np.round(d)) < 1e-4):
-                grp.append(s)
-                break
-        else:
-            groups.append([s])
-    out = []
-    pre = f"phases.{phase.name}.sites."
-    for grp in (g for g in groups if len(g) > 1):
-        first = grp[0].label
-        for s in grp[1:]:
-            out += [Constraint({f"{pre}{first}.{k}": 1.0, f"{pre}{s.label}.{k}": -1.0}, 0.0,
-                               "mixed site") for k in ("x", "y", "z", "biso")]
-        out.append(Constraint({f"{pre}{s.label}.occ": 1.0 for s in grp},
-                              sum(s.occupancy for s in grp), "mixed site"))
-    return out
-
-
-def _polar_origin(phase) -> list[Constraint]:
-    """Σ of the coordinates along a polar axis held, when all of them are refined."""
-    sg = phase.space_group
-    if sg.is_centrosymmetric:
-        return []
-    rows = np.concatenate([r - np.eye(3) for r in sg.point_group_rotations])
-    _, sv, vt = np.linalg.svd(rows)
-    out = []
-    for v in vt[int(np.sum(sv > 1e-8)):]:
-        coeffs: dict[str, float] = {}
-        rhs = 0.0
-        for s in phase.sites:
-            axes = independent_axes(phase, s)
-            if all(k in axes for k, c in zip("xyz", v, strict=True) if abs(c) > 1e-12):
-                for k, c in zip("xyz", v, strict=True):
-                    if abs(c) > 1e-12:
-                        coeffs[f"phases.{phase.name}.sites.{s.label}.{k}"] = float(c)
-                rhs += float(v @ np.asarray(s.xyz))
-        if coeffs:
-            out.append(Constraint(coeffs, rhs, "polar origin", only_if_all_refined=True))
+        out += mixed_site_constraints(phase.name, phase) + origin_constraints(phase.name, phase)
     return out
 
 
@@ -105,17 +60,17 @@ def gsas_constraints(
 
 def linear(layout: Layout, g: Mapping[str, float], path: str, c: Constraint):
     """(GSAS-II variable, a, b) with xtal value = a · variable + b, or a one-line refusal."""
-    p = layout.split(path)
-    key = p[-1]
-    if p[0] == "phase" and p[2] == "sites":
+    p = ParamPath.parse(path)
+    key = p.key
+    if p.is_site:
         gname = layout.gsas_names(path)[0]
         if key in "xyz":
             pid, i = gname.split(":")[0], gname.rsplit(":", 1)[1]
             return gname, 1.0, g[f"{pid}::A{key}:{i}"]
         return gname, (EIGHT_PI2 if key == "biso" else 1.0), 0.0
-    ok = (p[0] == "instrument" and path not in NOT_IN_GSAS2) or p[1] == "chebyshev" or (
-        p[0] == "phase" and p[2] in ("po", "size", "microstrain")
-    ) or (p[1] == "halo" and key in ("position", "area"))
+    ok = (p.is_instrument and path not in NOT_IN_GSAS2) or p.group == "chebyshev" or (
+        p.group in ("po", "size", "microstrain")
+    ) or (p.group == "halo" and key in ("position", "area"))
     if not ok:
         raise InputError(f"constraint '{c.origin}': {path} is not linear in GSAS-II's "
                          f"variables, so GSAS-II cannot hold it")

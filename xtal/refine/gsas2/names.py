@@ -46,11 +46,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xtal.refine.paths import CELL_KEYS, HALO_KEYS, SITE_KEYS, ParamPath
+
 HIST = ":0:"
 EIGHT_PI2 = 8.0 * np.pi**2
 FWHM_PER_SIGMA = np.sqrt(8.0 * np.log(2.0))
-CELL_KEYS = ("a", "b", "c", "alpha", "beta", "gamma")
-SITE_KEYS = ("x", "y", "z", "occ", "biso")
 INSTRUMENT = {
     "zero": "Zero",
     "displacement": "Shift",
@@ -92,48 +92,44 @@ class Layout:
 
     def offered(self) -> list[str]:
         """Every dot path, in the native engine's order and vocabulary."""
-        out: list[str] = []
+        out: list[ParamPath] = []
         for name, labels in zip(self.phases, self.sites, strict=True):
-            out.append(f"phases.{name}.scale")
-            out += [f"phases.{name}.cell.{k}" for k in CELL_KEYS]
-            out += [f"phases.{name}.sites.{s}.{k}" for s in labels for k in SITE_KEYS]
-            out += [f"phases.{name}.po.ratio", f"phases.{name}.size", f"phases.{name}.microstrain"]
-        out += [f"instrument.{k}" for k in INSTRUMENT] + list(NOT_IN_GSAS2)
-        out += [f"background.chebyshev.{i}" for i in range(self.n_chebyshev)]
+            out.append(ParamPath.phase_leaf(name, "scale"))
+            out += [ParamPath.cell(name, k) for k in CELL_KEYS]
+            out += [ParamPath.site_param(name, s, k) for s in labels for k in SITE_KEYS]
+            out += [ParamPath.po_ratio(name), ParamPath.phase_leaf(name, "size"),
+                    ParamPath.phase_leaf(name, "microstrain")]
+        out += [ParamPath.instrument(k) for k in INSTRUMENT]
+        out += [ParamPath.chebyshev(i) for i in range(self.n_chebyshev)]
         for i in range(len(self.halo_lorentz)):
-            out += [f"background.halo.{i}.{k}" for k in ("position", "fwhm", "area")]
-        return out
+            out += [ParamPath.halo(i, k) for k in HALO_KEYS]
+        names = [str(p) for p in out]
+        at = len(names) - self.n_chebyshev - 3 * len(self.halo_lorentz)
+        return names[:at] + list(NOT_IN_GSAS2) + names[at:]
 
     # -- one path → GSAS-II names -------------------------------------------------------
-    def split(self, path: str) -> tuple[str, ...]:
-        """``phases.P.sites.L.x`` → ("phase", P, "sites", L, "x") etc. (phase names have no dot)."""
-        parts = path.split(".")
-        if parts[0] == "phases" and len(parts) >= 3:
-            return ("phase", parts[1], *parts[2:])
-        return tuple(parts)
-
     def gsas_names(self, path: str) -> list[str]:
         """The GSAS-II variables that move ``path`` (refined names: ``dAx`` for x)."""
-        p = self.split(path)
-        if p[0] == "phase":
-            pid = self.pid(p[1])
-            if p[2] == "cell":
+        p = ParamPath.parse(path)
+        if p.kind == "phase":
+            pid = self.pid(p.phase)
+            if p.is_cell:
                 return [f"{pid}::A{i}" for i in range(6)]
-            if p[2] == "sites":
-                i = self.sites[pid].index(p[3])
-                key = {"x": "dAx", "y": "dAy", "z": "dAz", "occ": "Afrac", "biso": "AUiso"}[p[4]]
+            if p.is_site:
+                i = self.sites[pid].index(p.site)
+                key = {"x": "dAx", "y": "dAy", "z": "dAz", "occ": "Afrac", "biso": "AUiso"}[p.key]
                 return [f"{pid}::{key}:{i}"]
             leaf = {"scale": "Scale", "size": "Size;i", "microstrain": "Mustrain;i"}
-            return [f"{pid}:0:{leaf.get(p[2], 'MD')}"]
-        if p[0] == "instrument":
-            return [] if path in NOT_IN_GSAS2 else [HIST + INSTRUMENT[p[1]]]
-        if p[1] == "chebyshev":
-            return [f"{HIST}Back;{int(p[2])}"]
-        i = int(p[2])
-        if p[3] == "fwhm":
+            return [f"{pid}:0:{leaf.get(p.group, 'MD')}"]
+        if p.is_instrument:
+            return [] if path in NOT_IN_GSAS2 else [HIST + INSTRUMENT[p.key]]
+        if p.group == "chebyshev":
+            return [f"{HIST}Back;{p.index}"]
+        i = p.index
+        if p.key == "fwhm":
             gam = [f"{HIST}BkPkgam;{i}"] if self.halo_lorentz[i] > 0 else []
             return [f"{HIST}BkPksig;{i}", *gam]
-        return [f"{HIST}BkPk{'pos' if p[3] == 'position' else 'int'};{i}"]
+        return [f"{HIST}BkPk{'pos' if p.key == 'position' else 'int'};{i}"]
 
     # -- values -------------------------------------------------------------------------
     def to_xtal(self, g: Mapping[str, float]) -> dict[str, float]:
@@ -142,29 +138,28 @@ class Layout:
         for pid, (name, labels) in enumerate(zip(self.phases, self.sites, strict=True)):
             a = [g[f"{pid}::A{i}"] for i in range(6)]
             cell = cell_from_a(a)
-            pre = f"phases.{name}."
-            out[pre + "scale"] = g[f"{pid}:0:Scale"] * g[HIST + "Scale"] / (100.0 * cell[6])
-            out.update({pre + "cell." + k: v for k, v in zip(CELL_KEYS, cell[:6], strict=True)})
+            leaf = _leaf(name)
+            out[leaf("scale")] = g[f"{pid}:0:Scale"] * g[HIST + "Scale"] / (100.0 * cell[6])
+            out.update({_cell(name, k): v for k, v in zip(CELL_KEYS, cell[:6], strict=True)})
             for i, lab in enumerate(labels):
-                s = f"{pre}sites.{lab}."
                 for ax in "xyz":
-                    out[s + ax] = g[f"{pid}::A{ax}:{i}"] + g.get(f"{pid}::dA{ax}:{i}", 0.0)
-                out[s + "occ"] = g[f"{pid}::Afrac:{i}"]
-                out[s + "biso"] = EIGHT_PI2 * g[f"{pid}::AUiso:{i}"]
-            out[pre + "po.ratio"] = g[f"{pid}:0:MD"]
+                    out[_site(name, lab, ax)] = (g[f"{pid}::A{ax}:{i}"]
+                                                 + g.get(f"{pid}::dA{ax}:{i}", 0.0))
+                out[_site(name, lab, "occ")] = g[f"{pid}::Afrac:{i}"]
+                out[_site(name, lab, "biso")] = EIGHT_PI2 * g[f"{pid}::AUiso:{i}"]
+            out[str(ParamPath.po_ratio(name))] = g[f"{pid}:0:MD"]
             size = g[f"{pid}:0:Size;i"]
-            out[pre + "size"] = 0.0 if size >= 0.1 * NO_SIZE else size
-            out[pre + "microstrain"] = g[f"{pid}:0:Mustrain;i"]
-        out.update({f"instrument.{k}": g[HIST + v] for k, v in INSTRUMENT.items()})
+            out[leaf("size")] = 0.0 if size >= 0.1 * NO_SIZE else size
+            out[leaf("microstrain")] = g[f"{pid}:0:Mustrain;i"]
+        out.update({str(ParamPath.instrument(k)): g[HIST + v] for k, v in INSTRUMENT.items()})
         out.update({n: 0.0 for n in NOT_IN_GSAS2})
         for i in range(self.n_chebyshev):
-            out[f"background.chebyshev.{i}"] = g[f"{HIST}Back;{i}"]
+            out[str(ParamPath.chebyshev(i))] = g[f"{HIST}Back;{i}"]
         for i, lf in enumerate(self.halo_lorentz):
-            pre = f"background.halo.{i}."
-            out[pre + "position"] = g[f"{HIST}BkPkpos;{i}"]
-            out[pre + "area"] = g[f"{HIST}BkPkint;{i}"] / 100.0
+            out[_halo(i, "position")] = g[f"{HIST}BkPkpos;{i}"]
+            out[_halo(i, "area")] = g[f"{HIST}BkPkint;{i}"] / 100.0
             fw = FWHM_PER_SIGMA * np.sqrt(max(g[f"{HIST}BkPksig;{i}"], 0.0)) / 100.0
-            out[pre + "fwhm"] = fw + (g[f"{HIST}BkPkgam;{i}"] / 100.0 if lf > 0 else 0.0)
+            out[_halo(i, "fwhm")] = fw + (g[f"{HIST}BkPkgam;{i}"] / 100.0 if lf > 0 else 0.0)
         return out
 
     def to_gsas(self, values: Mapping[str, float], g: Mapping[str, float]) -> dict[str, float]:
@@ -177,33 +172,33 @@ class Layout:
         cur = self.to_xtal(g)
         new = {**cur, **{k: float(v) for k, v in values.items() if k in cur}}
         for pid, (name, labels) in enumerate(zip(self.phases, self.sites, strict=True)):
-            pre = f"phases.{name}."
-            cell = [new[pre + "cell." + k] for k in CELL_KEYS]
-            if any(pre + "cell." + k in values for k in CELL_KEYS):
+            leaf = _leaf(name)
+            cell = [new[_cell(name, k)] for k in CELL_KEYS]
+            if any(_cell(name, k) in values for k in CELL_KEYS):
                 out.update({f"{pid}::A{i}": v for i, v in enumerate(a_from_cell(cell))})
-            if pre + "scale" in values or pre + "cell.a" in values:
+            if leaf("scale") in values or _cell(name, "a") in values:
                 vol = cell_from_a(a_from_cell(cell))[6]
-                out[f"{pid}:0:Scale"] = new[pre + "scale"] * 100.0 * vol / g[HIST + "Scale"]
+                out[f"{pid}:0:Scale"] = new[leaf("scale")] * 100.0 * vol / g[HIST + "Scale"]
             for i, lab in enumerate(labels):
-                s = f"{pre}sites.{lab}."
                 for ax in "xyz":
-                    if s + ax in values:
-                        out[f"{pid}::A{ax}:{i}"] = new[s + ax]
-                if s + "occ" in values:
-                    out[f"{pid}::Afrac:{i}"] = new[s + "occ"]
-                if s + "biso" in values:
-                    out[f"{pid}::AUiso:{i}"] = new[s + "biso"] / EIGHT_PI2
-            for key, g2 in (("po.ratio", "MD"), ("microstrain", "Mustrain;i")):
-                if pre + key in values:
-                    out[f"{pid}:0:{g2}"] = new[pre + key]
-            if pre + "size" in values:
-                out[f"{pid}:0:Size;i"] = new[pre + "size"] if new[pre + "size"] > 0 else NO_SIZE
+                    if _site(name, lab, ax) in values:
+                        out[f"{pid}::A{ax}:{i}"] = new[_site(name, lab, ax)]
+                if _site(name, lab, "occ") in values:
+                    out[f"{pid}::Afrac:{i}"] = new[_site(name, lab, "occ")]
+                if _site(name, lab, "biso") in values:
+                    out[f"{pid}::AUiso:{i}"] = new[_site(name, lab, "biso")] / EIGHT_PI2
+            for key, g2 in ((str(ParamPath.po_ratio(name)), "MD"),
+                            (leaf("microstrain"), "Mustrain;i")):
+                if key in values:
+                    out[f"{pid}:0:{g2}"] = new[key]
+            if leaf("size") in values:
+                out[f"{pid}:0:Size;i"] = new[leaf("size")] if new[leaf("size")] > 0 else NO_SIZE
         for k, v in INSTRUMENT.items():
-            if f"instrument.{k}" in values:
-                out[HIST + v] = new[f"instrument.{k}"]
+            if str(ParamPath.instrument(k)) in values:
+                out[HIST + v] = new[str(ParamPath.instrument(k))]
         for i in range(self.n_chebyshev):
-            if f"background.chebyshev.{i}" in values:
-                out[f"{HIST}Back;{i}"] = new[f"background.chebyshev.{i}"]
+            if str(ParamPath.chebyshev(i)) in values:
+                out[f"{HIST}Back;{i}"] = new[str(ParamPath.chebyshev(i))]
         for i, lf in enumerate(self.halo_lorentz):
             out.update(_halo_to_gsas(i, lf, new, values))
         return out
@@ -226,17 +221,32 @@ class Layout:
 def _halo_to_gsas(
     i: int, lf: float, new: Mapping[str, float], given: Mapping[str, float]
 ) -> dict[str, float]:
-    pre = f"background.halo.{i}."
     out: dict[str, float] = {}
-    if pre + "position" in given:
-        out[f"{HIST}BkPkpos;{i}"] = new[pre + "position"]
-    if pre + "area" in given:
-        out[f"{HIST}BkPkint;{i}"] = 100.0 * new[pre + "area"]
-    if pre + "fwhm" in given:
-        fw = new[pre + "fwhm"]
+    if _halo(i, "position") in given:
+        out[f"{HIST}BkPkpos;{i}"] = new[_halo(i, "position")]
+    if _halo(i, "area") in given:
+        out[f"{HIST}BkPkint;{i}"] = 100.0 * new[_halo(i, "area")]
+    if _halo(i, "fwhm") in given:
+        fw = new[_halo(i, "fwhm")]
         out[f"{HIST}BkPksig;{i}"] = (100.0 * fw * (1.0 - lf) / FWHM_PER_SIGMA) ** 2
         out[f"{HIST}BkPkgam;{i}"] = 100.0 * fw * lf
     return out
+
+
+def _cell(phase: str, key: str) -> str:
+    return str(ParamPath.cell(phase, key))
+
+
+def _site(phase: str, label: str, key: str) -> str:
+    return str(ParamPath.site_param(phase, label, key))
+
+
+def _leaf(phase: str):
+    return lambda leaf: str(ParamPath.phase_leaf(phase, leaf))
+
+
+def _halo(i: int, key: str) -> str:
+    return str(ParamPath.halo(i, key))
 
 
 def _step(value: float) -> float:
