@@ -29,7 +29,8 @@ from the part of its Lorentzian that falls outside the evaluated 2θ range.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -189,22 +190,13 @@ def render_peaks(
         if derivatives:
             indptr = np.concatenate([[0], np.cumsum(count)])
             fg = np.broadcast_to(np.asarray(fwhm_g, float), pos.shape)
-            mats = _core_derivatives(
-                (x.size, count.size),
-                idx,
-                indptr,
-                rep,
-                dx,
-                d2,
-                gauss,
-                den,
-                sig2,
-                hw2,
-                g_sub,
-                eta_sub,
-                norm_g,
-                [v[parent] for v in _tch_partials(fg, fl, gam)],
-            )
+            args = ((x.size, count.size), idx, indptr, rep, dx, d2, gauss, den, sig2, hw2,
+                    g_sub, eta_sub, norm_g, [v[parent] for v in _tch_partials(fg, fl, gam)])
+
+            def mats() -> tuple:
+                # built when a Jacobian first asks: a trial point that is rejected never does
+                return _core_derivatives(*args)
+
             matrix = sparse.csc_matrix((unit, idx, indptr), shape=(x.size, count.size))
         if tails:
             # only points beyond BLEND_START·Γb carry a handed-over tail
@@ -225,8 +217,12 @@ def render_peaks(
     if derivatives:
         if not total:
             matrix = sparse.csc_matrix((x.size, spos.size))
-            mats = (matrix, matrix, matrix)
-        return y, PeakProfiles(matrix, parent, wsub, pos.size, plan, *mats)
+            empty = (matrix, matrix, matrix)
+
+            def mats() -> tuple:
+                return empty
+
+        return y, PeakProfiles(matrix, parent, wsub, pos.size, plan, lazy=mats)
     return y
 
 
@@ -358,12 +354,21 @@ class PeakProfiles:
     d_pos: sparse.csc_matrix | None = None  # ∂/∂position (TCH pV, no asymmetry factor)
     d_fwhm_g: sparse.csc_matrix | None = None  # ∂/∂Γ_G through the TCH formulas
     d_fwhm_l: sparse.csc_matrix | None = None  # ∂/∂Γ_L
+    lazy: Callable[[], tuple] | None = field(default=None, repr=False, compare=False)
+
+    def derivative(self, which: str) -> sparse.csc_matrix:
+        """``d_pos``, ``d_fwhm_g`` or ``d_fwhm_l``, built on first use."""
+        if getattr(self, which) is None and self.lazy is not None:
+            for name, m in zip(("d_pos", "d_fwhm_g", "d_fwhm_l"), self.lazy(), strict=True):
+                object.__setattr__(self, name, m)
+        return getattr(self, which)
 
     def apply(self, values: np.ndarray, which: str = "matrix") -> np.ndarray:
         """Σ_peaks M[:, peak] · values[peak] for M = ``which`` (``matrix``, ``d_pos``, …)."""
         v = np.asarray(values, float)[self.parent]
         v = v * (self.weight if v.ndim == 1 else self.weight[:, None])
-        return getattr(self, which) @ v
+        m = self.matrix if which == "matrix" else self.derivative(which)
+        return m @ v
 
     def peak_sums(self, values: np.ndarray) -> np.ndarray:
         """Σ_points profile[point, peak] · values[point], for each peak."""

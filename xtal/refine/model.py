@@ -265,19 +265,25 @@ class RietveldModel:
         halo = single_peak(pos, 1.0, fw * (1 - lf), fw * lf)
         return halo.render(self.data.x, fcj=self.fcj)
 
-    def refresh_plans(self, v: dict[str, float]) -> None:
+    def refresh_plans(self, v: dict[str, float]) -> bool:
         """Choose the discrete profile choices at ``v`` and hold them for later evaluations.
 
         Between refreshes every point is drawn with the same choices (FCJ quadrature
         rules, width bands), so that χ² is a smooth function of the parameters and
         finite differences and the damping see no jumps.  The solver refreshes at the
-        start and end of every stage and whenever :meth:`plans_stale` says so.
+        start and end of every stage and whenever :meth:`plans_stale` says so.  Returns
+        whether any choice changed (if none did, what was drawn stays valid).
         """
         inst = self.instrument_from(v)
-        self._frozen_plans = {}
-        self._curve_cache.clear()
-        for name, calc in self.calcs.items():
-            self._frozen_plans[name] = calc.peaks(v, inst).plan(self.fcj)
+        fresh = {name: calc.peaks(v, inst).plan(self.fcj) for name, calc in self.calcs.items()}
+        changed = any(
+            name not in self._frozen_plans or not _same_plan(self._frozen_plans[name], plan)
+            for name, plan in fresh.items()
+        )
+        if changed:  # curves drawn with other choices are no longer this model's
+            self._frozen_plans = fresh
+            self._curve_cache.clear()
+        return changed
 
     def plans_stale(self, v: dict[str, float]) -> bool:
         """True when the held choices no longer suit the peaks at ``v``.
@@ -499,6 +505,14 @@ def _step(path: ParamPath, value: float) -> float:
     if key == "size":
         return 1e-3 * max(abs(value), 1e-3)
     return _STEPS.get(key, 1e-6 * max(abs(value), 1e-2))
+
+
+def _same_plan(a: RenderPlan, b: RenderPlan) -> bool:
+    return (
+        a.shl == b.shl
+        and np.array_equal(a.fcj, b.fcj)
+        and np.array_equal(a.band, b.band)
+    )
 
 
 __all__ = ["RietveldModel", "Data", "HaloSpec", "PhaseCalc", "EIGHT_PI2", "LN2"]

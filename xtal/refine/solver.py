@@ -199,11 +199,13 @@ class Solver:
             # the final point is drawn with choices made for it (see plans_stale), and Le
             # Bail intensities are iterated to convergence there
             before = point[4]
-            self.model.refresh_plans(st.at(st.u))
+            changed = self.model.refresh_plans(st.at(st.u))
             if self.model.has_le_bail:
                 self._le_bail(st, LE_BAIL_END)
-            point = self._point(st.at(st.u), st.lin, None)  # χ² only: a Jacobian if it goes on
-            st.base.update({n: point[0][n] for n in st.lin})
+                changed = True
+            if changed:  # χ² only: a Jacobian if the stage goes on
+                point = self._point(st.at(st.u), st.lin, None)
+                st.base.update({n: point[0][n] for n in st.lin})
             moved = abs(point[4] - before) > PLAN_TOLERANCE * before
             if not moved or cycles_left <= 0 or not st.movable:
                 break
@@ -337,11 +339,11 @@ class Solver:
             point = trial
             v, ycalc, r, rr, chi2, chi2_pat, _ = point
             st.base.update({n: v[n] for n in st.lin})
-            # the quadratic model predicted this step well: trust it more (Nielsen 1999)
+            # the quadratic model predicted this step well: let the reach grow
             full = np.concatenate([du, dec.step(lam)[nu:]]) * dec.d
             predicted = 2 * full @ dec.gs - full @ ((dec.v * dec.w) @ dec.v.T) @ full
             good = predicted > 0 and (prev - chi2) > 0.75 * predicted
-            lam = max(lam / (100.0 if good else 10.0), 1e-9)
+            lam = max(lam / 10.0, 1e-9)
             if clipped and good:
                 widen = min(widen * 3.0, 1e3)
             used += 1

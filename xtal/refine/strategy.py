@@ -112,9 +112,13 @@ def run(
     stopped = None
     for stage, active in plan:
         _prepare(active, engine)
-        report = engine.run_stage(
-            StageSpec(stage.name, tuple(active), stage.cycles, stage.tolerance), progress
-        )
+        cycles, tolerance = stage.cycles, stage.tolerance
+        if problem.le_bail and (stage, active) == plan[-1]:
+            # extracted intensities move with the cell and profile: the last stage runs to
+            # a tighter convergence than a Rietveld fit needs (or its cell lags behind)
+            cycles, tolerance = max(cycles, 30), min(tolerance, 1e-4)
+        report = engine.run_stage(StageSpec(stage.name, tuple(active), cycles, tolerance),
+                                  progress)
         warnings += [w for w in report.warnings if w not in warnings]
         later = set().union(*(set(a) for _, a in plan[plan.index((stage, active)) + 1 :]))
         if not report.converged and not report.stopped and not set(active) <= later:
