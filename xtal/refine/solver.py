@@ -501,6 +501,7 @@ _REACH = {  # what moves peaks: a wrong jump there lands in another minimum
     "x": ("abs", 0.02), "y": ("abs", 0.02), "z": ("abs", 0.02),
     "zero": ("abs", 0.05), "displacement": ("abs", 50.0),
     "position": ("abs", 2.0),
+    "biso": ("abs", 2.0),
 }
 
 
