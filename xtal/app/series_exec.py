@@ -60,20 +60,31 @@ class FitOutcome:
 
 
 def fit_one(job: FitJob) -> FitOutcome:
-    """Refine one pattern; a failure becomes an outcome with its reason, never an exception."""
+    """Refine one pattern; a failure becomes an outcome with its reason, never an exception.
+
+    The fit runs with one BLAS thread (``threadpoolctl``), as Dask's workers do
+    (``distributed``'s nanny sets ``OPENBLAS_NUM_THREADS=1``): its matrices (points ×
+    parameters) are too small to gain from BLAS threads, and on a machine whose cores
+    are busy a BLAS call waits for its other thread to be scheduled —
+    ``bench/series.py`` measured the 17-pattern series at 14–25 s with OpenBLAS's
+    default of one thread per core and 6.6–7.9 s with one thread, on 2 shared cores.
+    """
+    from threadpoolctl import threadpool_limits
+
     from xtal.refine.api import refine_values
 
     t0 = time.perf_counter()
     try:
-        result = refine_values(
-            job.pattern,
-            list(job.phases),
-            job.instrument,
-            job.recipe,
-            engine=job.engine,
-            start=dict(job.start) if job.start else None,
-            **dict(job.options),
-        )
+        with threadpool_limits(limits=1):
+            result = refine_values(
+                job.pattern,
+                list(job.phases),
+                job.instrument,
+                job.recipe,
+                engine=job.engine,
+                start=dict(job.start) if job.start else None,
+                **dict(job.options),
+            )
         return FitOutcome(job.label, result, None, time.perf_counter() - t0, job.seed)
     except XtalError as exc:
         return FitOutcome(job.label, None, str(exc), time.perf_counter() - t0, job.seed)
