@@ -198,3 +198,18 @@ def test_a_fit_runs_with_one_blas_thread(monkeypatch):
     assert outcome.status == "failed" and outcome.error == "stop here"
     assert seen and seen[0] and all(n == 1 for n in seen[0]), seen
     assert threads() == before
+
+
+def test_local_workers_run_without_dask_malloc_trim():
+    """The local cluster's workers keep glibc's dynamic mmap threshold (no
+    MALLOC_TRIM_THRESHOLD_, series_exec.local_cluster says why) and one BLAS thread."""
+    import os
+
+    from distributed import Client
+
+    from xtal.app.series_exec import local_cluster
+
+    keys = ("MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS")
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        env = client.submit(lambda: {k: os.environ.get(k) for k in keys}, pure=False).result()
+    assert env == {"MALLOC_TRIM_THRESHOLD_": None, "OPENBLAS_NUM_THREADS": "1"}

@@ -94,6 +94,25 @@ def fit_one(job: FitJob) -> FitOutcome:
         return FitOutcome(job.label, None, reason, time.perf_counter() - t0, job.seed)
 
 
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` processes with one thread each, for fits.
+
+    Dask's nanny starts its worker processes with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``).  Setting it also switches off glibc's
+    dynamic mmap threshold (mallopt(3)), so that every array above 128 KiB — a block
+    of Jacobian columns of a 10 000-point pattern — is mapped, page-faulted and
+    unmapped afresh: the 17 fits of the 11-BM series took 25.7 s in such a worker and
+    17 s without the variable (``bench/series.py``, 2 shared cores).  It is left unset
+    here; the other pre-spawn variables (one BLAS/OpenMP thread) are kept.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=40)
+
+
 class Executor:
     """Runs :class:`FitJob`s and yields their outcomes as they finish.
 
@@ -116,12 +135,9 @@ class Executor:
 
             self.client = Client(scheduler, timeout="20s")
         elif workers > 1:
-            from distributed import Client, LocalCluster
+            from distributed import Client
 
-            self._cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40,
-            )
+            self._cluster = local_cluster(workers)
             self.client = Client(self._cluster)
 
     @property
