@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/refine.py
 	$(BIN)/python bench/cli.py
+	$(BIN)/python bench/series.py
 
 gsas2: $(STAMP)
 	@if $(BIN)/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('GSASII') is None)"; then \

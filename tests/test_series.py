@@ -171,3 +171,45 @@ def test_cli_writes_the_series(data, tmp_path):
     text = (tmp_path / "out/series.csv").read_text()
     assert text.count("\n") == 3 and "temperature_K" in text
     assert "2 of 2 patterns refined" in proc.stdout
+
+
+
+def test_a_fit_runs_with_one_blas_thread(monkeypatch):
+    """fit_one limits BLAS to one thread while it fits (series_exec.fit_one says why), here
+    as in a Dask worker; the limit ends with the fit."""
+    from threadpoolctl import threadpool_info
+
+    import xtal.refine.api as api
+    from xtal.app.series_exec import FitJob, fit_one
+    from xtal.errors import InputError
+
+    def threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info()]
+
+    seen = []
+
+    def fake_fit(*args, **kwargs):
+        seen.append(threads())
+        raise InputError("stop here")
+
+    before = threads()
+    monkeypatch.setattr(api, "refine_values", fake_fit)
+    outcome = fit_one(FitJob("p", None, (), None, None))
+    assert outcome.status == "failed" and outcome.error == "stop here"
+    assert seen and seen[0] and all(n == 1 for n in seen[0]), seen
+    assert threads() == before
+
+
+def test_local_workers_run_without_dask_malloc_trim():
+    """The local cluster's workers keep glibc's dynamic mmap threshold (no
+    MALLOC_TRIM_THRESHOLD_, series_exec.local_cluster says why) and one BLAS thread."""
+    import os
+
+    from distributed import Client
+
+    from xtal.app.series_exec import local_cluster
+
+    keys = ("MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS")
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        env = client.submit(lambda: {k: os.environ.get(k) for k in keys}, pure=False).result()
+    assert env == {"MALLOC_TRIM_THRESHOLD_": None, "OPENBLAS_NUM_THREADS": "1"}

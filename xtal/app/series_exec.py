@@ -60,20 +60,31 @@ class FitOutcome:
 
 
 def fit_one(job: FitJob) -> FitOutcome:
-    """Refine one pattern; a failure becomes an outcome with its reason, never an exception."""
+    """Refine one pattern; a failure becomes an outcome with its reason, never an exception.
+
+    The fit runs with one BLAS thread (``threadpoolctl``), as Dask's workers do
+    (``distributed``'s nanny sets ``OPENBLAS_NUM_THREADS=1``): its matrices (points ×
+    parameters) are too small to gain from BLAS threads, and on a machine whose cores
+    are busy a BLAS call waits for its other thread to be scheduled —
+    ``bench/series.py`` measured the 17-pattern series at 14–25 s with OpenBLAS's
+    default of one thread per core and 6.6–7.9 s with one thread, on 2 shared cores.
+    """
+    from threadpoolctl import threadpool_limits
+
     from xtal.refine.api import refine_values
 
     t0 = time.perf_counter()
     try:
-        result = refine_values(
-            job.pattern,
-            list(job.phases),
-            job.instrument,
-            job.recipe,
-            engine=job.engine,
-            start=dict(job.start) if job.start else None,
-            **dict(job.options),
-        )
+        with threadpool_limits(limits=1):
+            result = refine_values(
+                job.pattern,
+                list(job.phases),
+                job.instrument,
+                job.recipe,
+                engine=job.engine,
+                start=dict(job.start) if job.start else None,
+                **dict(job.options),
+            )
         return FitOutcome(job.label, result, None, time.perf_counter() - t0, job.seed)
     except XtalError as exc:
         return FitOutcome(job.label, None, str(exc), time.perf_counter() - t0, job.seed)
@@ -81,6 +92,25 @@ def fit_one(job: FitJob) -> FitOutcome:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         reason = f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
         return FitOutcome(job.label, None, reason, time.perf_counter() - t0, job.seed)
+
+
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` processes with one thread each, for fits.
+
+    Dask's nanny starts its worker processes with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``).  Setting it also switches off glibc's
+    dynamic mmap threshold (mallopt(3)), so that every array above 128 KiB — a block
+    of Jacobian columns of a 10 000-point pattern — is mapped, page-faulted and
+    unmapped afresh: the 17 fits of the 11-BM series took 25.7 s in such a worker and
+    17 s without the variable (``bench/series.py``, 2 shared cores).  It is left unset
+    here; the other pre-spawn variables (one BLAS/OpenMP thread) are kept.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=40)
 
 
 class Executor:
@@ -105,12 +135,9 @@ class Executor:
 
             self.client = Client(scheduler, timeout="20s")
         elif workers > 1:
-            from distributed import Client, LocalCluster
+            from distributed import Client
 
-            self._cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40,
-            )
+            self._cluster = local_cluster(workers)
             self.client = Client(self._cluster)
 
     @property

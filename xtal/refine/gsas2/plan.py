@@ -93,7 +93,7 @@ def _phase_spec(phase, terms) -> dict:
     size = getattr(terms, "size", None) or 0.0
     return {
         "name": phase.name,
-        "symbol": sg.symbol,
+        "symbol": _gsas2_symbol(sg),
         "operations": [(r.tolist(), t.tolist()) for r, t in zip(sg.rotations, sg.translations,
                                                                    strict=True)],
         "cell": list(phase.cell.parameters),
@@ -109,6 +109,16 @@ def _phase_spec(phase, terms) -> dict:
         "microstrain": getattr(terms, "microstrain", 0.0),
         "mix": getattr(terms, "mix", 1.0),
     }
+
+
+def _gsas2_symbol(sg) -> str:
+    """The symbol with its spaces: GSAS-II splits a symbol at spaces and refuses ``Fddd``
+    (as a CIF may declare it); the setting is checked against the operators later."""
+    if " " in sg.symbol.strip():
+        return sg.symbol
+    from xtal.crystal.spacegroup import SpaceGroup
+
+    return SpaceGroup.from_operations(list(sg.operations)).symbol
 
 
 def _restraint_spec(problem, r) -> dict:

@@ -91,6 +91,10 @@ def _fixed_background(gpx, hist, spec: dict, workdir: Path, inst: Path) -> None:
 def _sample(hist, ins: dict) -> None:
     sample = hist.data["Sample Parameters"]
     sample["Type"] = "Bragg-Brentano"  # the displacement is GSAS-II's BB "Shift"
+    # GSAS-II gives a single-wavelength histogram Debye-Scherrer items only; a BB
+    # calculation also reads these (held at 0, as GSAS-II's own BB import sets them)
+    for key in ("Transparency", "SurfRoughA", "SurfRoughB"):
+        sample.setdefault(key, [0.0, False])
     sample["Gonio. radius"] = float(ins["radius"])
     sample["Shift"] = [float(ins["displacement"]), False]
     sample["Scale"] = [1.0, False]  # held: each phase fraction carries its scale

@@ -28,14 +28,20 @@ def _reply(stream, *message) -> None:
     stream.flush()
 
 
-def _start(workdir: str, spec: dict):
+def _start(workdir: str, spec: dict, sequential: dict | None = None):
     import GSASII.GSASIIscriptable as G2sc
 
     from xtal.refine.gsas2.session import Session
 
     G2sc.SetPrintLevel("warn")
-    session = Session(spec, workdir)
-    return session, {"version": _version(), "values": session.values()}
+    if sequential is None:
+        session = Session(spec, workdir)
+    else:  # a series for GSAS-II's sequential refinement (xtal.refine.gsas2.sequential)
+        from xtal.refine.gsas2.sequential import SeqSession
+
+        session = SeqSession(spec, workdir, **sequential)
+    return session, {"version": _version(), "values": session.values(),
+                     "seconds": getattr(session, "seconds", None)}
 
 
 def _version() -> str:
