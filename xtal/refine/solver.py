@@ -343,7 +343,13 @@ class Solver:
             full = np.concatenate([du, dec.step(lam)[nu:]]) * dec.d
             predicted = 2 * full @ dec.gs - full @ ((dec.v * dec.w) @ dec.v.T) @ full
             good = predicted > 0 and (prev - chi2) > 0.75 * predicted
-            lam = max(lam / 10.0, 1e-9)
+            # damping after a success follows the gain ratio ρ (Nielsen's rule, Madsen,
+            # Nielsen & Tingleff, "Methods for non-linear least squares problems", 2004,
+            # eq. 2.21): ×1/3 when the quadratic model was right, less when it was not.  A
+            # flat ÷10 let the next step overshoot along weak directions (b ≈ c in the
+            # CuCr2O4 series: 3–4 rejected trial points a cycle)
+            rho = (prev - chi2) / predicted if predicted > 0 else 0.0
+            lam = max(lam * max(1 / 3, 1 - (2 * rho - 1) ** 3), 1e-9)
             if clipped and good:
                 widen = min(widen * 3.0, 1e3)
             used += 1
