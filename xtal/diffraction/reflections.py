@@ -14,6 +14,7 @@ Conventions
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -102,13 +103,35 @@ def generate_reflections(cell: Cell, space_group: SpaceGroup, d_min: float) -> R
     h = np.stack(np.meshgrid(*rng, indexing="ij"), axis=-1).reshape(-1, 3)
     inv_d2 = np.einsum("ni,ij,nj->n", h, cell.reciprocal_metric, h)
     keep = (inv_d2 > 0) & (inv_d2 <= 1.0 / d_min**2 * (1 + 1e-12))
-    h = h[keep]
-
-    h = h[~_extinct(h, space_group)]
-    reps, mult = _laue_families(h, space_group.laue_rotations)
+    reps, mult = _families(h[keep], space_group)
     d = cell.d_spacing(reps)
     order = np.lexsort((-reps[:, 2], -reps[:, 1], -reps[:, 0], -np.round(d, 10)))
     return ReflectionList(reps[order], mult[order], d[order])
+
+
+#: Laue families of recent (space group, hkl set) pairs: a series refines the same phase
+#: pattern after pattern with nearly the same cell, which nearly always gives the same
+#: hkl set; a set that differs (a reflection crossing d_min) is simply computed again.
+_FAMILIES: dict[tuple[bytes, bytes], tuple[np.ndarray, np.ndarray]] = {}
+_FAMILIES_KEPT = 8
+
+
+def _families(h: np.ndarray, sg: SpaceGroup) -> tuple[np.ndarray, np.ndarray]:
+    """Representatives and family sizes of the allowed reflections among ``h``."""
+    ops = sg.rotations.tobytes() + np.round(sg.translations, 9).tobytes()
+    # digests, not the arrays: a large cell's hkl set is megabytes
+    key = (hashlib.blake2b(ops + sg.laue_rotations.tobytes()).digest(),
+           hashlib.blake2b(np.ascontiguousarray(h, dtype=np.int64).tobytes()).digest())
+    hit = _FAMILIES.get(key)
+    if hit is None:
+        allowed = h[~_extinct(h, sg)]
+        hit = _laue_families(allowed, sg.laue_rotations)
+        for a in hit:
+            a.flags.writeable = False
+        if len(_FAMILIES) >= _FAMILIES_KEPT:
+            _FAMILIES.pop(next(iter(_FAMILIES)))
+        _FAMILIES[key] = hit
+    return hit
 
 
 def _extinct(h: np.ndarray, sg: SpaceGroup) -> np.ndarray:

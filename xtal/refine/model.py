@@ -158,6 +158,9 @@ class RietveldModel:
         self._frozen_plans: dict[str, RenderPlan] = {}
         self.eager_profiles = True
         self._curve_cache: dict[str, tuple[tuple, np.ndarray, PeakProfiles | None, PeakList]] = {}
+        # the last curve of each halo: a point re-evaluated (the Jacobian at an accepted
+        # trial, a stage's start) draws it once
+        self._halo_cache: dict[int, tuple[tuple[float, float], np.ndarray]] = {}
         for name, calc in self.calcs.items():
             pk = calc.peaks(self.params.values(), instrument)
             inside = (pk.pos >= data.x[0]) & (pk.pos <= data.x[-1])
@@ -258,12 +261,21 @@ class RietveldModel:
         self._curve_cache[name] = (key, y, der, pk)
         return y, der, pk
 
-    def halo_curve(self, i: int, v: dict[str, float]) -> np.ndarray:
+    def halo_curve(self, i: int, v: dict[str, float], keep: bool = True) -> np.ndarray:
+        """Unit-area curve of halo ``i`` at ``v`` (``keep=False``: a finite-difference
+        point, not kept in place of the last curve)."""
         pos, fwhm = (v[str(ParamPath.halo(i, k))] for k in HALO_KEYS[:2])
+        cached = self._halo_cache.get(i)
+        if cached is not None and cached[0] == (pos, fwhm):
+            return cached[1]
         fw = max(fwhm, 1e-3)
         lf = self.halos[i].lorentz_fraction
         halo = single_peak(pos, 1.0, fw * (1 - lf), fw * lf)
-        return halo.render(self.data.x, fcj=self.fcj)
+        curve = halo.render(self.data.x, fcj=self.fcj)
+        if keep:
+            curve.flags.writeable = False  # shared by every evaluation that hits the cache
+            self._halo_cache[i] = ((pos, fwhm), curve)
+        return curve
 
     def refresh_plans(self, v: dict[str, float]) -> bool:
         """Choose the discrete profile choices at ``v`` and hold them for later evaluations.
@@ -455,7 +467,8 @@ class RietveldModel:
                     h = _step(paths[n], v[n])
                     v2 = dict(v)
                     v2[n] += h
-                    jac[:, col[n]] += area * (self.halo_curve(i, v2) - ev.halo_curves[i]) / h
+                    shifted = self.halo_curve(i, v2, keep=False)
+                    jac[:, col[n]] += area * (shifted - ev.halo_curves[i]) / h
         return jac
 
     # -- restraints ---------------------------------------------------------------------
