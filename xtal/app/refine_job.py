@@ -48,6 +48,8 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     The shared path of ``xtal refine`` and ``make demo``.  Raises
     :class:`~xtal.errors.InputError` (before anything is written) on bad input.
     """
+    from threadpoolctl import threadpool_limits
+
     from xtal.app.cross_check import ENGINES, refine_with
     from xtal.app.pictures import PictureWorker
     from xtal.app.refine import le_bail_phase
@@ -111,13 +113,17 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
             bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
 
         try:
-            run = refine_with(req.engine, pattern, phases, instrument, recipe,
-                              two_theta_range=req.two_theta_range, exclude=list(req.exclude),
-                              fix=list(req.fix), constraints=list(req.constraints),
-                              fcj=req.fcj, le_bail=le_bail,
-                              internal_standard=req.internal_standard,
-                              roles=dict(req.roles) or None, start=start,
-                              progress=progress)
+            # one BLAS thread, as the series fits run (app.series_exec.fit_one): the
+            # matrices are points × parameters, too small to gain from threads, and a
+            # second BLAS thread competes with the picture process for the other core
+            with threadpool_limits(limits=1):
+                run = refine_with(req.engine, pattern, phases, instrument, recipe,
+                                  two_theta_range=req.two_theta_range,
+                                  exclude=list(req.exclude), fix=list(req.fix),
+                                  constraints=list(req.constraints), fcj=req.fcj,
+                                  le_bail=le_bail, internal_standard=req.internal_standard,
+                                  roles=dict(req.roles) or None, start=start,
+                                  progress=progress)
         finally:
             if tasks:
                 bar.stop()
