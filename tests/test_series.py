@@ -171,6 +171,24 @@ def test_cli_writes_the_series(data, tmp_path):
     text = (tmp_path / "out/series.csv").read_text()
     assert text.count("\n") == 3 and "temperature_K" in text
     assert "2 of 2 patterns refined" in proc.stdout
+    # the terminal table: a row per pattern with the file's temperature, Rwp and the
+    # phases' volumes and weight fractions, the same numbers as series.csv
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "out/series.csv")
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in proc.stdout.splitlines() if line.startswith("│")}
+    assert sorted(rows) == ["OH_00", "OH_04"]
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("┃"))
+    cols = [c.strip() for c in header.split("┃")[2:-1]]
+    for r in df.to_dict("records"):
+        cells = dict(zip(cols, rows[r["pattern"]], strict=True))
+        assert cells["T (K)"] == f"{r['temperature_K']:.2f}"
+        assert cells["Rwp (%)"] == f"{100 * r['rwp']:.2f}" and cells["status"] == "ok"
+        v = cells["CuCr2O4 V (Å³)"]
+        assert abs(float(v.split("(")[0]) - r["phases.CuCr2O4.cell.volume"]) < 1e-3
+        wt = cells["CuO wt% (of crystalline part)"]
+        assert abs(float(wt.split("(")[0]) - 100 * r["phases.CuO.weight_fraction"]) < 1e-2
 
 
 

@@ -9,6 +9,12 @@ import typer
 
 from xtal.cli import app
 from xtal.cli.ranges import RANGE_METAVAR, MultiValueCommand, two_theta_range
+from xtal.cli.tables import table_console
+
+#: metadata columns shown in the terminal table when the files state them (all are in
+#: series.csv): the temperature and the start of the measurement
+SHOWN_METADATA = {"temperature_K": "T (K)", "temperature_setpoint_K": "set-point (K)",
+                  "time": "time"}
 
 
 @app.command("series", cls=MultiValueCommand)
@@ -79,9 +85,75 @@ def series_command(
             on_outcome=on_outcome,
         )
     ok = sum(o.status == "ok" for o in series.outcomes.values())
+    extra = list(_csv_columns(metadata)) if metadata is not None else []
+    table_console().print(summary_table(series.to_dataframe(), extra))
     Console().print(f"{ok} of {len(series.patterns)} patterns refined; table and trends in "
                     f"[bold]{out}[/bold]: " + ", ".join(p.name for p in series.files),
                     highlight=False)
     if ok < len(series.patterns):
         raise SystemExit(1)  # the table says which and why
     sys.stdout.flush()
+
+
+def _csv_columns(path: Path) -> list[str]:
+    from xtal.app.series import read_metadata_csv
+
+    cols: list[str] = []
+    for row in read_metadata_csv(path).values():
+        cols += [k for k in row if k not in cols]
+    return cols
+
+
+def summary_table(df, extra: list[str] | None = None):
+    """One row per pattern: its metadata (temperature, time and the ``--metadata`` columns),
+    status, Rwp, GOF, and per phase the cell volume and weight fraction (of the crystalline
+    part) with esds; every refined value is in series.csv."""
+    import math
+
+    from rich.table import Table
+
+    from xtal.util.esd import format_esd
+
+    def num(v) -> float | None:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    def val(row, key: str, scale: float = 1.0, decimals: int = 4) -> str:
+        v, e = num(row.get(key)), num(row.get(f"{key}_esd"))
+        if v is None:
+            return "—"
+        return format_esd(v * scale, None if e is None else e * scale, decimals)
+
+    meta = {k: SHOWN_METADATA.get(k, k) for k in [*SHOWN_METADATA, *(extra or [])]
+            if k in df.columns and df[k].notna().any()}
+    phases = [c[len("phases."):-len(".weight_fraction")] for c in df.columns
+              if c.startswith("phases.") and c.endswith(".weight_fraction")]
+    table = Table(title="series (every refined value with its esd: series.csv)")
+    table.add_column("pattern")
+    for title in meta.values():
+        table.add_column(title, justify="right")
+    table.add_column("status")
+    table.add_column("Rwp (%)", justify="right")
+    table.add_column("GOF", justify="right")
+    for ph in phases:
+        table.add_column(f"{ph} V (Å³)", justify="right")
+        if len(phases) > 1:
+            table.add_column(f"{ph} wt% (of crystalline part)", justify="right")
+    for row in df.to_dict("records"):
+        cells = [str(row["pattern"])]
+        for k in meta:
+            v = row.get(k)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                cells.append("—")
+            elif isinstance(v, float):
+                cells.append(f"{v:.2f}")
+            else:  # an ISO 8601 time to the second; other text as it is
+                cells.append(str(v)[:19] if k == "time" else str(v))
+        rwp, gof = num(row.get("rwp")), num(row.get("gof"))
+        cells += [str(row["status"]), "—" if rwp is None else f"{100 * rwp:.2f}",
+                  "—" if gof is None else f"{gof:.2f}"]
+        for ph in phases:
+            cells.append(val(row, f"phases.{ph}.cell.volume", decimals=3))
+            if len(phases) > 1:
+                cells.append(val(row, f"phases.{ph}.weight_fraction", 100.0, 2))
+        table.add_row(*cells)
+    return table
