@@ -399,11 +399,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gsas2-repeats", type=int, default=1,
                         help="timed runs of each engine in the engine comparison")
     args = parser.parse_args(argv)
+    from xtal.util.memory import keep_freed_memory
+
+    # as xtal's commands run (util.memory); rietx runs in this process: the same settings
+    malloc = keep_freed_memory()
     repeats = max(3, args.repeats)
     console = Console(width=140)
     if not PBSO4.is_dir():
         console.print(f"reference data not found: {PBSO4}")
         return 1
+    console.print("glibc malloc thresholds raised as xtal's commands raise them "
+                  f"(xtal.util.memory): {'yes' if malloc else 'not available here'}")
     start = time.perf_counter()
     console.print("timing (each case: 1 untimed warm-up run, then the timed runs)")
     benches = [

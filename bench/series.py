@@ -443,10 +443,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=270.0,
                         help="seconds the synthetic series may take before it is stopped")
     args = parser.parse_args(argv)
+    from xtal.util.memory import keep_freed_memory
+
+    # as xtal's commands run (util.memory; its local Dask workers set them in fit_one)
+    malloc = keep_freed_memory()
     console = Console(width=150)
     if not DATA.is_dir():
         console.print(f"data not found: {DATA}")
         return 1
+    console.print("glibc malloc thresholds raised as xtal's commands raise them "
+                  f"(xtal.util.memory): {'yes' if malloc else 'not available here'}")
     began = time.perf_counter()
     console.print(f"{os.cpu_count()} CPUs · {load()} (the machine is shared: figures move with "
                   f"the load)", highlight=False)

@@ -59,7 +59,9 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     from xtal.io.patterns import read_one
     from xtal.io.refine_output import check_output_dir, format_log, write_refinement
     from xtal.refine.recipe import load_recipe
+    from xtal.util.memory import keep_freed_memory
 
+    keep_freed_memory()  # this process refines: keep its large arrays (util.memory)
     err = console or Console(stderr=True)
     started = _dt.datetime.now().astimezone()
     # -- validate everything first: nothing is computed in vain, nothing half-written

@@ -8,6 +8,7 @@ cluster is used.
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 from collections.abc import Iterator, Mapping
@@ -73,6 +74,10 @@ def fit_one(job: FitJob) -> FitOutcome:
 
     from xtal.refine.api import refine_values
 
+    if _in_dask_worker():
+        from xtal.util.memory import keep_freed_memory
+
+        keep_freed_memory()  # a worker process exists to refine (util.memory)
     t0 = time.perf_counter()
     try:
         with threadpool_limits(limits=1):
@@ -92,6 +97,18 @@ def fit_one(job: FitJob) -> FitOutcome:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         reason = f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
         return FitOutcome(job.label, None, reason, time.perf_counter() - t0, job.seed)
+
+
+def _in_dask_worker() -> bool:
+    if "distributed" not in sys.modules:
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 def local_cluster(workers: int):

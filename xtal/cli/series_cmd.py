@@ -59,7 +59,9 @@ def series_command(
     )
 
     from xtal.app.series import refine_series
+    from xtal.util.memory import keep_freed_memory
 
+    keep_freed_memory()  # this process refines (util.memory); Dask workers do it in fit_one
     err = Console(stderr=True)
     counts = {"ok": 0, "stopped": 0, "failed": 0}
     bar = Progress(TextColumn("[bold]series"), BarColumn(), MofNCompleteColumn(),
