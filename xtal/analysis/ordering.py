@@ -40,7 +40,7 @@ import numpy as np
 from xtal.analysis._periodic import pair_distances
 from xtal.crystal.cell import Cell
 from xtal.crystal.phase import Phase, Site
-from xtal.crystal.spacegroup import SpaceGroup
+from xtal.crystal.spacegroup import SpaceGroup, seitz_triplet
 from xtal.errors import InputError
 
 #: B–S bond length (Å) of trigonal-planar BS3 units.
@@ -426,7 +426,7 @@ def _symmetrized(p1: Phase, provenance: str) -> tuple[Phase, str, int]:
         ds = spglib.get_symmetry_dataset((lattice, positions, numbers), symprec=1e-5)
     if ds is None:
         raise InputError(f"spglib found no space group for {p1.name}")
-    ops = [_triplet(r, t) for r, t in zip(ds.rotations, ds.translations, strict=True)]
+    ops = [seitz_triplet(r, t) for r, t in zip(ds.rotations, ds.translations, strict=True)]
     group = SpaceGroup.from_operations(ops)
     by_number = {n: k for k, n in enumerate(cell[2])}  # first P1 atom of each type
     sites, count = [], {}
@@ -442,18 +442,3 @@ def _symmetrized(p1: Phase, provenance: str) -> tuple[Phase, str, int]:
     if abs(density * p1.cell.volume - len(p1.atoms)) > 1e-6 * len(p1.atoms):
         raise InputError(f"{p1.name}: the model in its space group does not hold every atom")
     return model, str(ds.international), int(ds.number)
-
-
-def _triplet(rot: np.ndarray, trans: np.ndarray) -> str:
-    """An operation as an xyz triplet, e.g. ``-x+y,y,z+1/2``."""
-    rows = []
-    for r, t in zip(np.rint(rot).astype(int), trans, strict=True):
-        text = ""
-        for c, v in zip(r, "xyz", strict=True):
-            if c:
-                text += ("+" if c > 0 else "-") + ("" if abs(c) == 1 else str(abs(c))) + v
-        f = Fraction(float(t) % 1.0).limit_denominator(12) % 1
-        if f:
-            text += f"+{f}"
-        rows.append(text.lstrip("+"))
-    return ",".join(rows)

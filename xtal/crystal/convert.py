@@ -28,7 +28,7 @@ import numpy as np
 
 from xtal.crystal.cell import Cell
 from xtal.crystal.phase import Phase, Site
-from xtal.crystal.spacegroup import SpaceGroup
+from xtal.crystal.spacegroup import SpaceGroup, seitz_triplet
 from xtal.crystal.wyckoff import assign_wyckoff
 from xtal.errors import InputError
 
@@ -96,7 +96,7 @@ def from_pymatgen(structure: Structure, name: str, symprec: float = 1e-3) -> Pha
             ops = sga2.get_symmetry_operations(cartesian=False)
     except Exception as exc:  # spglib failures surface as several exception types
         raise InputError(f"{name}: symmetry analysis failed ({exc})") from None
-    triplets = [_triplet(op.rotation_matrix, op.translation_vector) for op in ops]
+    triplets = [seitz_triplet(op.rotation_matrix, op.translation_vector) for op in ops]
     sg = SpaceGroup.from_operations(sorted(set(triplets)))
     lat = refined.lattice
     cell = Cell(lat.a, lat.b, lat.c, lat.alpha, lat.beta, lat.gamma)
@@ -176,22 +176,3 @@ def from_ase(atoms: ase.Atoms, name: str, symprec: float = 1e-3) -> Phase:
         site_properties=props or None,
     )
     return from_pymatgen(structure, name, symprec=symprec)
-
-
-def _triplet(rot: np.ndarray, tr: np.ndarray) -> str:
-    """xyz triplet of a Seitz pair, translations as fractions of 12ths (e.g. 'x,-y+1/2,z')."""
-    from fractions import Fraction
-
-    parts = []
-    for row, t in zip(np.rint(rot).astype(int), tr, strict=True):
-        s = ""
-        for c, ax in zip(row, "xyz", strict=True):
-            if c:
-                s += ("+" if c > 0 and s else "-" if c < 0 else "") + (
-                    ax if abs(c) == 1 else f"{abs(c)}{ax}"
-                )
-        f = Fraction(float(t) % 1.0).limit_denominator(12)
-        if f % 1:
-            s += f"+{f % 1}"
-        parts.append(s or "0")
-    return ",".join(parts)

@@ -20,6 +20,7 @@ contradicts its group (γ = 90° in a hexagonal group, a ≠ b in a cubic one).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 
 import gemmi
@@ -211,6 +212,23 @@ class SpaceGroup:
     def multiplicity(self, frac: np.ndarray, tol: float = 1e-4) -> int:
         """Number of equivalent positions in the conventional cell."""
         return self.order // len(self.site_stabilizer(frac, tol))
+
+
+def seitz_triplet(rot: np.ndarray, tr: np.ndarray) -> str:
+    """xyz triplet of a Seitz pair, translations as fractions of 12ths (e.g. 'x,-y+1/2,z')."""
+    parts = []
+    for row, t in zip(np.rint(rot).astype(int), tr, strict=True):
+        s = ""
+        for c, ax in zip(row, "xyz", strict=True):
+            if c:
+                s += ("+" if c > 0 and s else "-" if c < 0 else "") + (
+                    ax if abs(c) == 1 else f"{abs(c)}{ax}"
+                )
+        f = Fraction(float(t) % 1.0).limit_denominator(12)
+        if f % 1:
+            s += f"+{f % 1}"
+        parts.append(s or "0")
+    return ",".join(parts)
 
 
 def _name(sg: gemmi.SpaceGroup) -> str:

@@ -54,7 +54,14 @@ from xtal.crystal.phase import EIGHT_PI2, Phase, Site, path_breaking, path_safe
 from xtal.crystal.spacegroup import SpaceGroup
 from xtal.crystal.wyckoff import snap_to_special_position, wyckoff_sites
 from xtal.errors import InputError, InputWarning
-from xtal.io.cif_symmetry import fit_cell, parse_number, read_cell_values, read_space_group
+from xtal.io.cif_symmetry import (
+    fit_cell,
+    parse_number,
+    read_cell_values,
+    read_space_group,
+    text_value,
+)
+from xtal.util.files import read_bounded
 
 DEFAULT_B_ISO = 1.0  # Å², used when a site has no ADP
 MAX_CIF_BYTES = 64 * 2**20
@@ -154,15 +161,7 @@ def cif_blocks(path: str | os.PathLike[str]) -> list[str]:
 def _open(p: Path) -> tuple[gemmi.cif.Document, str]:
     if not p.is_file():
         raise InputError("no such file", p)
-    try:
-        size = p.stat().st_size
-        if size > MAX_CIF_BYTES:
-            raise InputError(f"file is {size} bytes; CIF files over {MAX_CIF_BYTES} bytes are "
-                             "not read", p)
-        raw = p.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read file ({err.strerror or err})", p) from None
-    text = _decode(raw, p)
+    text = _decode(read_bounded(p, MAX_CIF_BYTES, "CIF"), p)
     try:
         doc = gemmi.cif.read_string(text)
     except (RuntimeError, ValueError, IndexError) as exc:
@@ -239,7 +238,7 @@ def _build_phase(path: Path, block: gemmi.cif.Block, name: str | None, text: str
     sites = _read_sites(block, cell, sg, esd, notes, warned)
     provenance = _leading_comments(text)
     for tag in _PROVENANCE_TAGS:
-        v = _value(block, tag)
+        v = text_value(block, tag)
         if v:
             provenance.append(f"{tag[1:]}: {v[:200]}")
     phase = Phase(
@@ -268,21 +267,13 @@ def _build_phase(path: Path, block: gemmi.cif.Block, name: str | None, text: str
     ), warned
 
 
-def _value(block: gemmi.cif.Block, tag: str) -> str | None:
-    v = block.find_value(tag)
-    if v is None:
-        return None
-    s = " ".join(gemmi.cif.as_string(v).split())
-    return None if s in ("", "?", ".") else s
-
-
 def _phase_name(block: gemmi.cif.Block, path: Path, given: str | None, several: bool) -> str:
     """``given``, else ``_pd_phase_name``, else the file name made path-safe (see module doc).
 
     In a file read whole (:func:`read_cifs`) blocks without ``_pd_phase_name`` are named
     ``<file>_<block>`` so that they differ.
     """
-    for cand, what in ((given, "phase name"), (_value(block, "_pd_phase_name"),
+    for cand, what in ((given, "phase name"), (text_value(block, "_pd_phase_name"),
                                                 "_pd_phase_name")):
         if cand:
             bad = path_breaking(cand)

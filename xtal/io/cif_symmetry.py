@@ -79,7 +79,8 @@ def parse_number(text: str | None) -> tuple[float | None, float | None]:
     return value, e if np.isfinite(e) else None
 
 
-def _value(block: gemmi.cif.Block, tag: str) -> str | None:
+def text_value(block: gemmi.cif.Block, tag: str) -> str | None:
+    """The value of ``tag`` as one line of text; None when absent, empty, ``?`` or ``.``."""
     v = block.find_value(tag)
     if v is None:
         return None
@@ -209,9 +210,9 @@ def _changes(cell: Cell, exact: Cell) -> str:
 # -- space group -----------------------------------------------------------------------------
 def read_space_group(block: gemmi.cif.Block, notes: list[str]) -> tuple[SpaceGroup, bool]:
     """The block's space group and whether it came from an operator loop."""
-    hm = next((v for t in HM_TAGS if (v := _value(block, t))), None)
-    hall = next((v for t in HALL_TAGS if (v := _value(block, t))), None)
-    num_text = next((v for t in NUMBER_TAGS if (v := _value(block, t))), None)
+    hm = next((v for t in HM_TAGS if (v := text_value(block, t))), None)
+    hall = next((v for t in HALL_TAGS if (v := text_value(block, t))), None)
+    num_text = next((v for t in NUMBER_TAGS if (v := text_value(block, t))), None)
     number = None
     if num_text is not None:
         if not (num_text.isdigit() and len(num_text) <= 3 and 1 <= int(num_text) <= 230):

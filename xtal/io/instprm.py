@@ -161,16 +161,11 @@ def read_instrument(path: PathLike, bank: int | None = None) -> Instrument:
 
 def _read_text(p: Path) -> str:
     from xtal.io.formats._common import FormatError, decode_text
+    from xtal.util.files import read_bounded
 
-    try:
-        if p.is_file() and p.stat().st_size > _MAX_BYTES:
-            raise InputError(f"file is {p.stat().st_size} bytes, too large for an instrument "
-                             "parameter file", p)
-        raw = p.read_bytes()
-    except IsADirectoryError:
-        raise InputError("is a directory, not an instrument parameter file", p) from None
-    except OSError as err:
-        raise InputError(f"cannot read instrument file: {err.strerror or err}", p) from None
+    if p.is_dir():
+        raise InputError("is a directory, not an instrument parameter file", p)
+    raw = read_bounded(p, _MAX_BYTES, "instrument parameter")
     if not raw.strip():
         raise InputError("empty file, not an instrument parameter file", p)
     try:

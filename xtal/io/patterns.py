@@ -265,20 +265,14 @@ def read_pattern(path: str | PathLike[str], format: str | None = None) -> list[P
         unrecognised file, the formats tried.
     """
     from xtal.io.formats._common import MAX_FILE_BYTES
+    from xtal.util.files import read_bounded
 
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", p)
     if p.is_dir():
         raise InputError("is a directory, not a pattern file", p)
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file is {size} bytes; pattern files over {MAX_FILE_BYTES} bytes "
-                             "are not read", p)
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read file ({err.strerror or err})", p) from None
+    data = read_bounded(p, MAX_FILE_BYTES, "pattern")
     if format is not None and format not in FORMATS:
         raise InputError(f"unknown pattern format {format!r} (known: {', '.join(FORMATS)})", p)
     title = FORMATS[format].title if format else "pattern file"

@@ -1,6 +1,7 @@
-"""Safe output: atomic writes and refusal to overwrite existing results.
+"""Safe input and output: bounded reads, atomic writes, no silent overwrites.
 
-Every output file is written to a temporary file in the same directory and moved
+Every input file is read whole only below a size limit (:func:`read_bounded`).  Every
+output file is written to a temporary file in the same directory and moved
 into place with :func:`os.replace`, so a crash never leaves half a file behind and
 an input is never modified.
 """
@@ -52,3 +53,19 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[str], obje
             os.unlink(tmp)
         raise
     return p
+
+
+def read_bounded(path: Path, max_bytes: int, kind: str) -> bytes:
+    """The bytes of ``path``, refused in one line if it holds more than ``max_bytes``.
+
+    ``kind`` names the files in the message ("CIF", "pattern"); the reader checks
+    beforehand that ``path`` is a file, with its own wording.
+    """
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"file is {size} bytes; {kind} files over {max_bytes} bytes are "
+                             "not read", path)
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read file ({err.strerror or err})", path) from None
