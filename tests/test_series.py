@@ -163,10 +163,11 @@ def test_a_remote_cluster_gives_the_local_results(data, cluster):
 def test_cli_writes_the_series(data, tmp_path):
     from cli_helpers import run_xtal
 
+    (tmp_path / "meta.csv").write_text("file,furnace_C\nOH_00.fxye,-266.4\nOH_04,-256.5\n")
     proc = run_xtal(tmp_path, "series", str(data / "OH_00.fxye"), str(data / "OH_04.fxye"),
                     "--phase", str(data / "CuCr2O4.cif"), "--phase", str(data / "CuO.cif"),
                     "--instrument", str(data / "OH_00.prm"), "--recipe", RECIPE,
-                    "--range", "4.5", "26.1", "--out", "out")
+                    "--range", "4.5", "26.1", "--metadata", "meta.csv", "--out", "out")
     assert proc.returncode == 0, proc.stderr
     text = (tmp_path / "out/series.csv").read_text()
     assert text.count("\n") == 3 and "temperature_K" in text
@@ -184,6 +185,7 @@ def test_cli_writes_the_series(data, tmp_path):
     for r in df.to_dict("records"):
         cells = dict(zip(cols, rows[r["pattern"]], strict=True))
         assert cells["T (K)"] == f"{r['temperature_K']:.2f}"
+        assert cells["furnace_C"] == f"{r['furnace_C']:.2f}"  # a --metadata column
         assert cells["Rwp (%)"] == f"{100 * r['rwp']:.2f}" and cells["status"] == "ok"
         v = cells["CuCr2O4 V (Å³)"]
         assert abs(float(v.split("(")[0]) - r["phases.CuCr2O4.cell.volume"]) < 1e-3

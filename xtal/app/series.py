@@ -59,6 +59,7 @@ class SeriesPattern:
     source: str
     pattern: Pattern
     metadata: dict[str, Any]
+    given: tuple[str, ...] = ()  # metadata keys that came from --metadata FILE.csv
 
 
 @dataclass
@@ -156,8 +157,9 @@ def load_series(
     for label, src, pat in zip(labels, sources, pats, strict=True):
         meta = {k: v for k, v in pat.metadata.items() if isinstance(v, int | float | str)}
         name = Path(src.split("#")[0]).name
-        meta.update(extra.get(name, extra.get(Path(name).stem, {})))
-        out.append(SeriesPattern(label, src, pat, meta))
+        given = extra.get(name, extra.get(Path(name).stem, {}))
+        meta.update(given)
+        out.append(SeriesPattern(label, src, pat, meta, tuple(given)))
     return out
 
 

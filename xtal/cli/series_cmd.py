@@ -87,23 +87,14 @@ def series_command(
             on_outcome=on_outcome,
         )
     ok = sum(o.status == "ok" for o in series.outcomes.values())
-    extra = list(_csv_columns(metadata)) if metadata is not None else []
-    table_console().print(summary_table(series.to_dataframe(), extra))
+    given = list(dict.fromkeys(k for p in series.patterns for k in p.given))
+    table_console().print(summary_table(series.to_dataframe(), given))
     Console().print(f"{ok} of {len(series.patterns)} patterns refined; table and trends in "
                     f"[bold]{out}[/bold]: " + ", ".join(p.name for p in series.files),
                     highlight=False)
     if ok < len(series.patterns):
         raise SystemExit(1)  # the table says which and why
     sys.stdout.flush()
-
-
-def _csv_columns(path: Path) -> list[str]:
-    from xtal.app.series import read_metadata_csv
-
-    cols: list[str] = []
-    for row in read_metadata_csv(path).values():
-        cols += [k for k in row if k not in cols]
-    return cols
 
 
 def summary_table(df, extra: list[str] | None = None):
