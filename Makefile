@@ -17,6 +17,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# an editable install writes no bytecode (a regular one does): without it every
+	@# start compiles xtal's modules again when PYTHONDONTWRITEBYTECODE is set
+	$(BIN)/python -m compileall -q xtal
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -7,7 +7,8 @@ Each case is a fresh process started with :mod:`subprocess`, timed from start to
 (so interpreter start-up, imports, reading the files, the work and writing every
 output count), median of ``--repeats`` runs after one untimed warm-up run (which fills
 the operating system's file cache and xtal's cache of xraydb values; its time is
-printed as the cold start).  The xtal and rietx runs alternate, so that the load of a
+printed as the cold start).  xtal's modules are compiled to bytecode first, as an
+installed package's are (``make`` does it for the editable install).  The xtal and rietx runs alternate, so that the load of a
 shared machine weighs on both alike; the children's CPU time (user + system) is
 printed too, being less sensitive to that load.
 
@@ -31,6 +32,7 @@ printed too, being less sensitive to that load.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -201,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"rietx not run: {exc} (pip install -e '.[bench]')")
             with_rietx = False
+    # as an installed package has it (``make`` does this for the editable install):
+    # otherwise, with PYTHONDONTWRITEBYTECODE set, each run compiles xtal's sources again
+    compileall.compile_dir(REPO / "xtal", quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         found = cases(Path(tmp), with_rietx)
         for c in found:
