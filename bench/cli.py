@@ -8,9 +8,9 @@ Each case is a fresh process started with :mod:`subprocess`, timed from start to
 output count), median of ``--repeats`` runs after one untimed warm-up run (which fills
 the operating system's file cache and xtal's cache of xraydb values; its time is
 printed as the cold start).  xtal's modules are compiled to bytecode first, as an
-installed package's are (``make`` does it for the editable install).  The xtal and rietx runs alternate, so that the load of a
-shared machine weighs on both alike; the children's CPU time (user + system) is
-printed too, being less sensitive to that load.
+installed package's are (``make`` does it for the editable install).  The xtal and
+rietx runs alternate, so that the load of a shared machine weighs on both alike; the
+children's CPU time (user + system) is printed too, being less sensitive to that load.
 
 * ``python -c pass``: the floor of any Python process on this machine.
 * ``xtal --help``.

@@ -49,6 +49,15 @@ def test_child_draws_what_this_process_draws(result: Result) -> None:
     assert svg.lstrip().startswith("<?xml") and same_svg(svg, svg_here)
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_split_drawing_gives_the_same_pictures(result: Result) -> None:
+    # PNG here and SVG in a forked copy: the same as drawing both in one process
+    png_here, svg_here = fit_pictures(result)
+    png, svg = pictures.split_pictures(result)
+    assert png == png_here
+    assert same_svg(svg, svg_here) and svg.rstrip().endswith("</svg>")
+
+
 @pytest.mark.parametrize("child", [
     "import sys; sys.exit(3)",                      # fails
     "import sys; sys.stdin.buffer.read(); print('not a pickle')",  # answers nonsense
@@ -83,18 +92,16 @@ def test_disabled_worker_draws_here(result: Result) -> None:
 
 def test_when_a_second_process_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(pictures.ENV, raising=False)
-    monkeypatch.setattr(pictures.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
     monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0, 1})
     assert pictures.worker_wanted()
+    monkeypatch.setattr(pictures.os, "getloadavg", lambda: (3.9, 3.0, 2.0))
+    assert pictures.worker_wanted()  # a lagging load average does not decide
     monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0})  # one CPU only
-    assert not pictures.worker_wanted()
-    monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(pictures.os, "getloadavg", lambda: (3.9, 3.0, 2.0))  # a busy machine
     assert not pictures.worker_wanted()
     monkeypatch.setenv(pictures.ENV, "1")  # the environment decides
     assert pictures.worker_wanted()
     monkeypatch.setenv(pictures.ENV, "0")
-    monkeypatch.setattr(pictures.os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    monkeypatch.setattr(pictures.os, "sched_getaffinity", lambda pid: {0, 1})
     assert not pictures.worker_wanted()
     with PictureWorker() as worker:
         assert worker._proc is None

@@ -1,9 +1,9 @@
 import sys
 
 try:
-    from xtal.cli import main
+    from xtal.cli import run
 except KeyboardInterrupt:  # Ctrl-C while the command line is still being imported
     print("xtal: interrupted", file=sys.stderr)
     sys.exit(130)
 
-main()
+run()

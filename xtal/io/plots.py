@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from xtal.refine.result import Result
 
 __all__ = ["COLOURS", "DPI", "check_plot_path", "figure_svg", "fit_figure", "fit_pictures",
-           "new_figure", "plot_fit", "plot_pattern", "save_figure"]
+           "new_figure", "plot_fit", "plot_pattern", "png_bytes", "save_figure"]
 DPI = 150
 
 
@@ -117,9 +117,14 @@ def fit_pictures(result: Result) -> tuple[bytes, str]:
     One figure gives both, so the page and the picture cannot differ.
     """
     fig = fit_figure(result)
+    return png_bytes(fig), figure_svg(fig)
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes at :data:`DPI` (as ``fit.png`` is written)."""
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI)
-    return png.getvalue(), figure_svg(fig)
+    return png.getvalue()
 
 
 def plot_fit(
