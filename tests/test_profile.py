@@ -132,3 +132,13 @@ def test_kalpha2_position_and_intensity(shared):
     ratio = np.trapezoid(ka2, x) / np.trapezoid(y_one, x)
     assert ratio == pytest.approx(0.5 * lp[0] / lp[1], rel=2e-3)
     assert ratio == pytest.approx(0.5, rel=0.01)
+
+
+def test_fft_lengths_are_those_scipy_calls_fast():
+    # the tail convolution pads to a 5-smooth length; scipy's next_fast_len is the reference
+    from scipy.fft import next_fast_len
+
+    from xtal.diffraction.profile import _fast_length
+
+    for n in [1, 2, 7, 11, 97, 1000, 1021, 4097, 30031, 65537, 131071, 999_983]:
+        assert _fast_length(n) == next_fast_len(n, real=True), n

@@ -189,3 +189,32 @@ def test_analytic_derivative_esds_agree_with_finite_differences(shared):
             compared += 1
     assert compared >= 10
     assert all(exact.parameters[f"instrument.{k}"].esd for k in "UVWXY")
+
+
+def test_linear_algebra_helpers_agree_with_scipy():
+    # numpy stands in for scipy.linalg on the refinement path (one import less at start);
+    # scipy's null_space, block_diag and Cholesky solve are the references
+    import scipy.linalg
+
+    from xtal.refine.parameters import _null_space
+    from xtal.refine.solver import _solve_normal, _with_identity
+
+    rng = np.random.default_rng(7)
+    for rows, cols in [(1, 4), (2, 6), (3, 3), (4, 9)]:
+        m = rng.normal(size=(rows, cols))
+        if rows > 1:
+            m[-1] = m[0] + m[1] if rows > 2 else 2 * m[0]  # rank deficient
+        a, ref = _null_space(m, 1e-10), scipy.linalg.null_space(m, rcond=1e-10)
+        assert a.shape == ref.shape
+        assert np.allclose(m @ a, 0, atol=1e-12) and np.allclose(a.T @ a, np.eye(a.shape[1]))
+        assert np.allclose(a @ a.T, ref @ ref.T, atol=1e-12)  # the same subspace
+    amap = rng.normal(size=(5, 3))
+    assert np.array_equal(_with_identity(amap, 2), scipy.linalg.block_diag(amap, np.eye(2)))
+    j = rng.normal(size=(40, 6))
+    normal, rhs = j.T @ j, rng.normal(size=6)
+    assert np.allclose(_solve_normal(normal, rhs),
+                       scipy.linalg.solve(normal, rhs, assume_a="pos"), rtol=1e-10)
+    singular = normal.copy()
+    singular[:, -1] = singular[-1, :] = 0.0  # not positive definite: least squares instead
+    expect = np.linalg.lstsq(singular, rhs, rcond=None)[0]
+    assert np.allclose(_solve_normal(singular, rhs), expect)

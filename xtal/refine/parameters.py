@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-import scipy.linalg
 
 from xtal.errors import InputError
 from xtal.refine.paths import ParamPath
@@ -265,6 +264,15 @@ class ParameterSet:
         if off.any():
             bad = "; ".join(dict.fromkeys(o for o, x in zip(origins, off, strict=True) if x))
             raise InputError(f"constraints contradict each other ({bad[:200]})")
-        a = scipy.linalg.null_space(cm, rcond=1e-10)
+        a = _null_space(cm, rcond=1e-10)
         a[np.abs(a) < 1e-12] = 0.0  # round-off must not make a fixed parameter "movable"
         return p0, a
+
+
+def _null_space(m: np.ndarray, rcond: float) -> np.ndarray:
+    """Orthonormal basis (columns) of the null space of ``m``, from its SVD: the right
+    singular vectors whose singular values are ≤ ``rcond`` × the largest (Golub & Van
+    Loan, Matrix Computations, 4th ed., §2.4)."""
+    _, sv, vh = np.linalg.svd(m, full_matrices=True)
+    rank = int(np.sum(sv > rcond * sv.max())) if sv.size else 0
+    return vh[rank:].T.copy()

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 
 from xtal.refine.model import RietveldModel
 from xtal.refine.parameters import Restraint
@@ -300,7 +299,7 @@ class Solver:
             point = self._point(st.at(st.u), st.lin, st.movable)
         v, ycalc, r, rr, chi2, chi2_pat, jac = point
         nu, nlin = st.amap.shape[1], len(st.lin)
-        tmap = scipy.linalg.block_diag(st.amap, np.eye(nlin))
+        tmap = _with_identity(st.amap, nlin)
         names_p = st.nl + st.lin
         lam = 1e-3
         used = 0
@@ -411,7 +410,7 @@ class Solver:
         jr = self._restraint_jacobian(st.at, st.u, nu, len(st.lin), rr)
         big_j = np.vstack([jw, jr]) if len(jr) else jw
         names = st.nl + st.lin
-        tmap = scipy.linalg.block_diag(st.amap, np.eye(len(st.lin))) if names else None
+        tmap = _with_identity(st.amap, len(st.lin)) if names else None
         if not big_j.shape[1]:
             return FitState(vv, ycalc, chi2, chi2_pat, names, None, 0, tmap)
         dec = _Decomposition(big_j.T @ big_j, np.zeros(big_j.shape[1]))
@@ -564,15 +563,26 @@ def _linear_solve(a: np.ndarray, b: np.ndarray, lower: np.ndarray | None = None)
 
 
 def _solve_normal(normal: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve normal equations; least squares where ``normal`` is not positive definite."""
     if not rhs.size:
         return rhs
     try:
-        c = scipy.linalg.solve(normal, rhs, assume_a="pos")
+        np.linalg.cholesky(normal)  # raises unless positive definite
+        c = np.linalg.solve(normal, rhs)
         if np.all(np.isfinite(c)):
             return c
     except (np.linalg.LinAlgError, ValueError):
         pass
     return np.linalg.lstsq(normal, rhs, rcond=None)[0]
+
+
+def _with_identity(amap: np.ndarray, n: int) -> np.ndarray:
+    """The block-diagonal matrix diag(``amap``, I_n)."""
+    rows, cols = amap.shape
+    out = np.zeros((rows + n, cols + n))
+    out[:rows, :cols] = amap
+    out[rows:, cols:] = np.eye(n)
+    return out
 
 
 def _within_bounds(
