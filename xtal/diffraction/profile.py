@@ -198,13 +198,12 @@ def render_peaks(
 
             matrix = sparse.csc_matrix((unit, idx, indptr), shape=(x.size, count.size))
         if tails:
-            # only points beyond BLEND_START·Γb carry a handed-over tail
-            inv_gb = rep(1.0 / g_band)
-            far = np.abs(dx) * inv_gb > BLEND_START
-            a_t = rep(a_sub * eta_sub * g_sub / np.pi * 0.5)[far]  # (Γ/Γb)·η·area·(Γb/2π)
-            c_t = rep(0.25 * (g_band**2 - g_sub**2))[far]  # second-order width correction
-            dfar = d2[far] + rep(0.25 * g_band**2)[far]
-            val[far] -= a_t / dfar * (1.0 + c_t / dfar) * _smoothstep(np.abs(dx[far]) * inv_gb[far])
+            # the tail handed over to the FFT term; the switch is 0 within BLEND_START·Γb
+            switch = _smoothstep(np.abs(dx) * rep(1.0 / g_band))
+            a_t = rep(a_sub * eta_sub * g_sub / np.pi * 0.5)  # (Γ/Γb)·η·area·(Γb/2π)
+            c_t = rep(0.25 * (g_band**2 - g_sub**2))  # second-order width correction
+            dfar = d2 + rep(0.25 * g_band**2)
+            val -= a_t / dfar * (1.0 + c_t / dfar) * switch
         y += np.bincount(idx, weights=val, minlength=x.size)
 
     if tails:
