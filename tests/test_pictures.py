@@ -58,6 +58,14 @@ def test_split_drawing_gives_the_same_pictures(result: Result) -> None:
     assert same_svg(svg, svg_here) and svg.rstrip().endswith("</svg>")
 
 
+def test_warm_up_changes_nothing_drawn(result: Result) -> None:
+    # the child draws a throw-away figure while it waits: the real one must not change
+    png_before, svg_before = fit_pictures(result)
+    pictures._warm_up()
+    png, svg = fit_pictures(result)
+    assert png == png_before and same_svg(svg, svg_before)
+
+
 @pytest.mark.parametrize("child", [
     "import sys; sys.exit(3)",                      # fails
     "import sys; sys.stdin.buffer.read(); print('not a pickle')",  # answers nonsense

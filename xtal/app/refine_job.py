@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from xtal.errors import InputError, XtalError
+
+if TYPE_CHECKING:
+    from xtal.app.pictures import PictureWorker
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,20 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
     The shared path of ``xtal refine`` and ``make demo``.  Raises
     :class:`~xtal.errors.InputError` (before anything is written) on bad input.
     """
+    from xtal.app.pictures import PictureWorker
+
+    # first of all: a second process imports matplotlib (and draws fit.png at the end)
+    # while this one imports the rest, reads and refines; on bad input it is ended unused
+    with PictureWorker() as worker:
+        return _refine_and_write(req, command, console, worker)
+
+
+def _refine_and_write(req: RefineRequest, command: str, console: Console | None,
+                      worker: PictureWorker):
+    """:func:`run_refinement` with its picture process running."""
     from threadpoolctl import threadpool_limits
 
     from xtal.app.cross_check import ENGINES, refine_with
-    from xtal.app.pictures import PictureWorker
     from xtal.app.refine import le_bail_phase
     from xtal.app.reports import analysis_sections
     from xtal.io.instprm import read_instrument
@@ -89,54 +103,52 @@ def run_refinement(req: RefineRequest, command: str, console: Console | None = N
         from xtal.refine.result import Result
 
         start = Result.load(req.start)
-    # a second process imports matplotlib and draws fit.png while this one reads and refines
-    with PictureWorker() as worker:
-        pattern = read_one(req.data)
-        phases = [load_phase(p) for p in req.phases]
-        le_bail = [le_bail_phase(p) for p in req.le_bail]
-        instrument = read_instrument(req.instrument) if req.instrument is not None else None
-        recipe = _load_recipe(load_recipe, req.recipe)
+    pattern = read_one(req.data)
+    phases = [load_phase(p) for p in req.phases]
+    le_bail = [le_bail_phase(p) for p in req.le_bail]
+    instrument = read_instrument(req.instrument) if req.instrument is not None else None
+    recipe = _load_recipe(load_recipe, req.recipe)
 
-        if req.two_theta_range is not None or req.exclude:
-            lo, hi = req.two_theta_range or (None, None)
-            pattern.select(lo, hi, list(req.exclude))  # raises if no points are left
+    if req.two_theta_range is not None or req.exclude:
+        lo, hi = req.two_theta_range or (None, None)
+        pattern.select(lo, hi, list(req.exclude))  # raises if no points are left
 
-        # -- refine, with stage / cycle / Rwp on stderr.  The display starts with the first
-        # cycle, so an error found while the model is set up stays a one-line message.
-        bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
-                       TextColumn("cycle {task.fields[cycle]}"),
-                       TextColumn("Rwp {task.fields[rwp]}"), TimeElapsedColumn(), console=err)
-        tasks: list = []
+    # -- refine, with stage / cycle / Rwp on stderr.  The display starts with the first
+    # cycle, so an error found while the model is set up stays a one-line message.
+    bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                   TextColumn("cycle {task.fields[cycle]}"),
+                   TextColumn("Rwp {task.fields[rwp]}"), TimeElapsedColumn(), console=err)
+    tasks: list = []
 
-        def progress(stage: str, cycle: int, rwp: float) -> None:
-            if not tasks:
-                bar.start()
-                tasks.append(bar.add_task(stage, cycle="-", rwp="-"))
-            bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
+    def progress(stage: str, cycle: int, rwp: float) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task(stage, cycle="-", rwp="-"))
+        bar.update(tasks[0], description=stage, cycle=str(cycle), rwp=f"{100 * rwp:.3f} %")
 
-        try:
-            # one BLAS thread, as the series fits run (app.series_exec.fit_one): the
-            # matrices are points × parameters, too small to gain from threads, and a
-            # second BLAS thread competes with the picture process for the other core
-            with threadpool_limits(limits=1):
-                run = refine_with(req.engine, pattern, phases, instrument, recipe,
-                                  two_theta_range=req.two_theta_range,
-                                  exclude=list(req.exclude), fix=list(req.fix),
-                                  constraints=list(req.constraints), fcj=req.fcj,
-                                  le_bail=le_bail, internal_standard=req.internal_standard,
-                                  roles=dict(req.roles) or None, start=start,
-                                  progress=progress)
-        finally:
-            if tasks:
-                bar.stop()
-        finished = _dt.datetime.now().astimezone()
-        with run:
-            result = run.result
-            outputs = write_refinement(result, req.out, force=req.force,
-                                       log_text=format_log(result, command, started, finished),
-                                       report_sections=analysis_sections,
-                                       pictures=worker.submit(result), extras=run.extras,
-                                       report_extra=run.report_extra)
+    try:
+        # one BLAS thread, as the series fits run (app.series_exec.fit_one): the
+        # matrices are points × parameters, too small to gain from threads, and a
+        # second BLAS thread competes with the picture process for the other core
+        with threadpool_limits(limits=1):
+            run = refine_with(req.engine, pattern, phases, instrument, recipe,
+                              two_theta_range=req.two_theta_range,
+                              exclude=list(req.exclude), fix=list(req.fix),
+                              constraints=list(req.constraints), fcj=req.fcj,
+                              le_bail=le_bail, internal_standard=req.internal_standard,
+                              roles=dict(req.roles) or None, start=start,
+                              progress=progress)
+    finally:
+        if tasks:
+            bar.stop()
+    finished = _dt.datetime.now().astimezone()
+    with run:
+        result = run.result
+        outputs = write_refinement(result, req.out, force=req.force,
+                                   log_text=format_log(result, command, started, finished),
+                                   report_sections=analysis_sections,
+                                   pictures=worker.submit(result), extras=run.extras,
+                                   report_extra=run.report_extra)
     return result, outputs
 
 
