@@ -67,7 +67,6 @@ def _refine_and_write(req: RefineRequest, command: str, console: Console | None,
 
     from xtal.app.cross_check import ENGINES, refine_with
     from xtal.app.refine import le_bail_phase
-    from xtal.app.reports import analysis_sections
     from xtal.io.instprm import read_instrument
     from xtal.io.library import load_phase
     from xtal.io.patterns import read_one
@@ -142,6 +141,10 @@ def _refine_and_write(req: RefineRequest, command: str, console: Console | None,
         if tasks:
             bar.stop()
     finished = _dt.datetime.now().astimezone()
+    # imported only now (spglib, ring search): while the picture process draws, this one
+    # has time to spare; before the fit they would delay it
+    from xtal.app.reports import analysis_sections
+
     with run:
         result = run.result
         outputs = write_refinement(result, req.out, force=req.force,

@@ -315,7 +315,7 @@ def _write_all(result: Result, where: Path, log_text: str, report_sections: Sect
     # it links to the files above
     from xtal.io.report_html import write_report_html
 
-    write_report_html(where, sections=lambda _: analysis, rietveld_svg=svg)
+    write_report_html(where, sections=lambda _: analysis, rietveld_svg=svg, result=result)
     return names
 
 

@@ -105,7 +105,8 @@ Sections = Callable[[Result], Sequence[Block]]
 # -- public ----------------------------------------------------------------------------------
 def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
                       sections: Sections | None = None,
-                      rietveld_svg: str | None = None) -> list[Path]:
+                      rietveld_svg: str | None = None,
+                      result: Result | None = None) -> list[Path]:
     """Write ``report.html`` (and ``report.md`` if there is none) into a result directory.
 
     Parameters
@@ -121,6 +122,9 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
     rietveld_svg
         The Rietveld figure as SVG text if the caller has it (:func:`xtal.io.plots.figure_svg`
         of the figure that made ``fit.png``); default: drawn here.
+    result
+        The result that ``result.json`` holds, if the caller has it in memory (it has
+        just written the file); default: read from ``result.json``.
 
     Returns
     -------
@@ -139,7 +143,8 @@ def write_report_html(result_dir: str | os.PathLike[str], force: bool = False,
     if not (d / "result.json").is_file():
         raise InputError("directory holds no result.json (not a refinement result)", d)
     target = check_writable(d / REPORT_HTML, force)
-    result = Result.load(d)
+    if result is None:
+        result = Result.load(d)
     blocks = build_report(result, d, sections(result) if sections is not None else (),
                           rietveld_svg)
     title = "Rietveld refinement report"
