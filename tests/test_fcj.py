@@ -171,3 +171,15 @@ def test_recipe_with_the_gsas2_quadrature_is_refused_naming_the_file(tmp_path):
     path.write_text('fcj = "exact"\n[[stage]]\nname = "s"\nrefine = ["phases.*.scale"]\n')
     assert load_recipe(path).fcj == "exact"
     assert load_recipe("standard").fcj == "fast" and load_recipe("na3bs3").fcj == "fast"
+
+
+@pytest.mark.parametrize("m", [2, 5, 64, 600])
+def test_base_legendre_rule_agrees_with_numpy(m):
+    # the Newton-built Gauss–Legendre rule against numpy's eigenvalue-built leggauss
+    from xtal.diffraction.fcj import _legendre
+
+    x, w = _legendre.__wrapped__(m)
+    x0, w0 = np.polynomial.legendre.leggauss(m)
+    assert np.abs(x - x0).max() < 1e-14
+    assert np.abs(w / w0 - 1).max() < 1e-9
+    assert abs(w.sum() - 2.0) < 1e-13  # ∫ 1 dx over [−1, 1]
