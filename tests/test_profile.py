@@ -96,11 +96,15 @@ def test_each_peak_integrates_to_its_intensity(pos, fg, fl):
     assert np.trapezoid(cut, x) <= np.trapezoid(y, x) + 1e-9
 
 
-def test_tails_match_brute_force_for_a_full_pattern(shared):
+@pytest.mark.parametrize(("X", "Y", "bound"), [
+    (1.0, 2.0, 2e-5),   # mixed profiles, η 0.3–0.7: the stated 1.8e-5
+    (5.0, 10.0, 7e-5),  # nearly Lorentzian, η 0.75–0.97: the stated 6.1e-5
+])
+def test_tails_match_brute_force_for_a_full_pattern(shared, X, Y, bound):
     """PbSO4 10–160°: fast rendering vs every sub-peak evaluated at every point."""
     phase = read_cif(shared / "real/pbso4_cpd_xray/PbSO4-Wyckoff.cif")
     inst = Instrument(
-        lam1=1.5405, lam2=1.5443, ratio=0.5, polarization=0.7, sh_l=0.03, X=1.0, Y=2.0
+        lam1=1.5405, lam2=1.5443, ratio=0.5, polarization=0.7, sh_l=0.03, X=X, Y=Y
     )
     x = np.arange(10, 160, 0.025)
     pk = PhasePattern(phase, inst, 160.0).peaks(inst, PhaseTerms(), 10, 160)
@@ -110,7 +114,7 @@ def test_tails_match_brute_force_for_a_full_pattern(shared):
     brute = np.zeros_like(x)
     for p, s, w in zip(parent, shifted, weight, strict=True):
         brute += pk.area[p] * w * pseudo_voigt(x - s, fwhm[p], eta[p])
-    assert np.abs(fast - brute).max() < 2e-5 * brute.max()
+    assert np.abs(fast - brute).max() < bound * brute.max()
     assert abs(fast.sum() - brute.sum()) < 1e-5 * brute.sum()
 
 

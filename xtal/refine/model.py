@@ -302,7 +302,8 @@ class RietveldModel:
 
         The rule: a peak's total FWHM Γ has left its width band by more than a
         factor 2^¼ (Γ/Γ_b outside [2^-¾, 2^¾]; the band itself spans [2^-½, 2^½],
-        within which the analytic tails are accurate to < 1e-5 of the highest point),
+        within which the analytic tails keep the accuracy stated in
+        :mod:`xtal.diffraction.profile`),
         or its axial-divergence quadrature now needs more nodes than it holds (the
         peak narrowed or SH/L grew), or the reflections changed.
         """
