@@ -107,8 +107,8 @@ def run() -> None:
     which tests and scripts call in a process that goes on.
     """
     # a short-lived process whose objects mostly live to its end: the cycle collector
-    # runs over a hundred times less often (it spent ≈ 0.07 s in ~150 passes of a refinement; mypy's
-    # command line sets the same kind of threshold)
+    # runs over a hundred times less often (it spent ≈ 0.07 s in ~150 passes of a
+    # refinement; mypy's command line sets the same kind of threshold)
     gc.set_threshold(100_000, 50, 100)
     try:
         main()
