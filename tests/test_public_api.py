@@ -37,3 +37,16 @@ def test_refine_through_the_package(shared):
     assert res.phases["Na2S"].cell["a"].esd > 0
     pattern = xtal.simulate(xtal.load_phase("Na2S"), xtal.Instrument(), (20.0, 40.0, 0.02))
     assert np.all(np.isfinite(pattern.y))
+
+
+def test_refine_entry_introspects_like_a_function():
+    """``help``/``inspect`` on ``xtal.refine`` show the real signature; a missing
+    attribute is an AttributeError (``hasattr`` False), never an import error."""
+    import inspect
+
+    from xtal.app.refine import refine as entry
+
+    assert inspect.signature(xtal.refine) == inspect.signature(entry)
+    assert not hasattr(xtal.refine, "no_such_module")
+    assert not hasattr(xtal.refine, "__wrapped__")
+    assert xtal.refine.engine.__name__ == "xtal.refine.engine"  # the package's modules

@@ -66,11 +66,28 @@ class _Refine:
     def __getattr__(self, name: str) -> Any:
         import importlib
 
+        if name.startswith("__"):
+            # dunder lookups (inspect, copy, pickle) must see a plain AttributeError
+            raise AttributeError(name)
         package = importlib.import_module("xtal.refine")
         try:
             return getattr(package, name)
         except AttributeError:
+            pass
+        try:
             return importlib.import_module(f"xtal.refine.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"xtal.refine.{name}":
+                raise
+            raise AttributeError(f"xtal.refine has no attribute {name!r}") from None
+
+    @property
+    def __signature__(self) -> Any:
+        import inspect
+
+        from xtal.app.refine import refine as _run
+
+        return inspect.signature(_run)
 
     def __repr__(self) -> str:
         return "<xtal.refine: callable refinement entry and package>"
