@@ -38,9 +38,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from xtal.diffraction.fcj import DEFAULT_FCJ, fcj_nodes, fcj_plan
+from xtal.util.window_matrix import WindowMatrix
 
 if TYPE_CHECKING:
     from xtal.diffraction.peaks import PeakList
@@ -146,7 +146,7 @@ def render_peaks(
         if derivatives:
             empty = np.zeros(0, int)
             return y, PeakProfiles(
-                sparse.csc_matrix((x.size, 0)), empty, np.zeros(0), 0, RenderPlan(empty, empty)
+                WindowMatrix.empty(x.size, 0), empty, np.zeros(0), 0, RenderPlan(empty, empty)
             )
         return y
     area = np.broadcast_to(np.asarray(area, float), pos.shape)
@@ -199,7 +199,7 @@ def render_peaks(
                 # built when a Jacobian first asks: a trial point that is rejected never does
                 return _core_derivatives(*args)
 
-            matrix = sparse.csc_matrix((unit, idx, indptr), shape=(x.size, count.size))
+            matrix = WindowMatrix(unit, idx, indptr, (x.size, count.size))
         if tails:
             # the tail handed over to the FFT term; the switch is 0 within BLEND_START·Γb
             switch = _smoothstep(np.abs(dx) * rep(1.0 / g_band))
@@ -217,7 +217,7 @@ def render_peaks(
             y += _tail_band(x, spos[sel], w1[sel], w2[sel], float(g_band[sel][0]))
     if derivatives:
         if not total:
-            matrix = sparse.csc_matrix((x.size, spos.size))
+            matrix = WindowMatrix.empty(x.size, spos.size)
             empty = (matrix, matrix, matrix)
 
             def mats() -> tuple:
@@ -255,7 +255,7 @@ def _tch_partials(fg: np.ndarray, fl: np.ndarray, gam: np.ndarray) -> tuple[np.n
 
 def _core_derivatives(
     shape, idx, indptr, rep, dx, d2, gauss, den, sig2, hw2, gam, eta, norm_g, partials
-) -> tuple[sparse.csc_matrix, sparse.csc_matrix, sparse.csc_matrix]:
+) -> tuple[WindowMatrix, WindowMatrix, WindowMatrix]:
     """∂pV/∂position, ∂pV/∂Γ_G, ∂pV/∂Γ_L of each sub-peak (unit area, core windows).
 
     Reuses the Gaussian (un-normalised) and 1/(x² + γ²) already computed for the
@@ -272,8 +272,8 @@ def _core_derivatives(
     )
     d_eta = rep(0.5 * gam / np.pi) * den - rep(1.0 / np.sqrt(2.0 * np.pi * sig2)) * gauss
 
-    def mat(data: np.ndarray) -> sparse.csc_matrix:
-        return sparse.csc_matrix((data, idx, indptr), shape=shape)
+    def mat(data: np.ndarray) -> WindowMatrix:
+        return WindowMatrix(data, idx, indptr, shape)
 
     return (
         mat(d_pos),
@@ -347,17 +347,17 @@ class PeakProfiles:
     least-squares derivatives and R_Bragg partitioning need.
     """
 
-    matrix: sparse.csc_matrix
+    matrix: WindowMatrix
     parent: np.ndarray
     weight: np.ndarray
     n_peaks: int
     plan: RenderPlan  # the discrete choices made for each peak
-    d_pos: sparse.csc_matrix | None = None  # ∂/∂position (TCH pV, no asymmetry factor)
-    d_fwhm_g: sparse.csc_matrix | None = None  # ∂/∂Γ_G through the TCH formulas
-    d_fwhm_l: sparse.csc_matrix | None = None  # ∂/∂Γ_L
+    d_pos: WindowMatrix | None = None  # ∂/∂position (TCH pV, no asymmetry factor)
+    d_fwhm_g: WindowMatrix | None = None  # ∂/∂Γ_G through the TCH formulas
+    d_fwhm_l: WindowMatrix | None = None  # ∂/∂Γ_L
     lazy: Callable[[], tuple] | None = field(default=None, repr=False, compare=False)
 
-    def derivative(self, which: str) -> sparse.csc_matrix:
+    def derivative(self, which: str) -> WindowMatrix:
         """``d_pos``, ``d_fwhm_g`` or ``d_fwhm_l``, built on first use."""
         if getattr(self, which) is None and self.lazy is not None:
             for name, m in zip(("d_pos", "d_fwhm_g", "d_fwhm_l"), self.lazy(), strict=True):
@@ -373,7 +373,7 @@ class PeakProfiles:
 
     def peak_sums(self, values: np.ndarray) -> np.ndarray:
         """Σ_points profile[point, peak] · values[point], for each peak."""
-        per_sub = (self.matrix.T @ np.asarray(values, float)) * self.weight
+        per_sub = self.matrix.rdot(np.asarray(values, float)) * self.weight
         return np.bincount(self.parent, weights=per_sub, minlength=self.n_peaks)
 
 
