@@ -257,3 +257,20 @@ def test_cli(result_dir: Path, tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "xtal", "report-html", str(d)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "exists" in r.stderr
+
+
+def test_figure_ids_unique_and_references_resolve(result_dir: Path) -> None:
+    """Two matplotlib SVGs on one page: every id is unique and every ``#ref`` (href,
+    xlink:href, url(#…)) names an id of its own figure (analytic: the page's own graph)."""
+    text = (result_dir / "report.html").read_text(encoding="utf-8")
+    figures = re.findall(r"<svg\b.*?</svg>", text, flags=re.S)
+    assert len(figures) == 2
+    all_ids: list[str] = []
+    for svg in figures:
+        ids = re.findall(r'\sid="([^"]+)"', svg)
+        refs = re.findall(r'href="#([^"]+)"', svg) + re.findall(r"url\(#([^)]+)\)", svg)
+        assert refs and set(refs) <= set(ids)  # markers and clip paths found in the figure
+        prefixes = {i.split("-", 1)[0] for i in ids}
+        assert len(prefixes) == 1  # one prefix per figure
+        all_ids += ids
+    assert len(all_ids) == len(set(all_ids))

@@ -317,10 +317,13 @@ def _inline_svg(svg: str, prefix: str) -> str:
     svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
     svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    # two matplotlib figures on one page define the same glyph and clip-path ids
-    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
-    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})", svg)
+    # two matplotlib figures on one page define the same glyph and clip-path ids.  Each
+    # pattern starts with its literal text and checks what precedes it by a lookbehind:
+    # the regex engine then jumps between occurrences (a Rietveld SVG has ~6000 marker
+    # references; a leading \b made it try every position: 26 ms instead of 1.5 ms)
+    svg = re.sub(r'id="(?<=\Wid=")(?=[^"])', f'id="{prefix}-', svg)
+    svg = re.sub(r'href="#(?=[^"])', f'href="#{prefix}-', svg)
+    svg = re.sub(r"url\(#(?=[^)])", f"url(#{prefix}-", svg)
     svg = re.sub(r'(<svg\b[^>]*?)\swidth="[^"]*"', r'\1 width="100%"', svg, count=1)
     svg = re.sub(r'(<svg\b[^>]*?)\sheight="[^"]*"', r"\1", svg, count=1)
     return svg.strip()
