@@ -70,3 +70,21 @@ def test_corrupt_or_foreign_json_is_an_input_error(tmp_path: Path, result: Resul
     (tmp_path / "cut.json").write_text(json.dumps(d))
     with pytest.raises(InputError, match="incomplete"):
         Result.load(tmp_path / "cut.json")
+
+
+def test_dumps_is_the_same_json_as_the_json_module(result: Result) -> None:
+    """result.json holds exactly what ``json.dumps(indent=1)`` would (the reference), long
+    numeric lists on one line each; NaN refused; text holding NULs falls back."""
+    from xtal.refine.result import dumps_indented
+
+    d = result.to_json()
+    text = result.dumps()
+    assert json.loads(text) == json.loads(json.dumps(d, indent=1, allow_nan=False))
+    x = d["curves"]["x"]
+    assert len(x) > 16 and json.dumps(x) in text  # one line
+    assert text.count("\n") < 2000  # not one line per number (was > 25 000)
+    tricky = {"a": "\x00" + "0" + "\x00", "b": list(range(20)), "c": [1.5] * 17,
+              "d": [True] * 20, "e": ["\\u0000", 1], "f": [[1.0] * 17, {"g": (2,) * 18}]}
+    assert json.loads(dumps_indented(tricky)) == json.loads(json.dumps(tricky))
+    with pytest.raises(ValueError):
+        dumps_indented({"a": [float("nan")] * 20})

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,8 +268,8 @@ class Result:
         }
 
     def dumps(self) -> str:
-        """JSON text (strict: no NaN)."""
-        return json.dumps(self.to_json(), indent=1, allow_nan=False)
+        """JSON text (strict: no NaN): indented, each long list of numbers on one line."""
+        return dumps_indented(self.to_json())
 
     @classmethod
     def from_json(cls, d: dict[str, Any], source: str | None = None) -> Result:
@@ -396,3 +397,29 @@ def phase_from_json(d: dict[str, Any]) -> Phase:
     return Phase(
         d["name"], Cell(*d["cell"]), group, sites, d.get("provenance", ""), d.get("source")
     )
+
+
+def dumps_indented(value: Any, long: int = 16) -> str:
+    """``json.dumps(value, indent=1, allow_nan=False)`` with every list of more than ``long``
+    numbers written on one line: the same JSON value, easier to read, and quicker (the
+    json module encodes in Python when indenting; the lists go through its C encoder:
+    a lab pattern's curves took 0.05 s).
+    """
+    arrays: list[str] = []
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: swap(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            if len(v) > long and all(
+                isinstance(x, int | float) and not isinstance(x, bool) for x in v
+            ):
+                arrays.append(json.dumps(v, allow_nan=False))
+                return f"\x00{len(arrays) - 1}\x00"  # a placeholder, swapped back below
+            return [swap(x) for x in v]
+        return v
+
+    text = json.dumps(swap(value), indent=1, allow_nan=False)
+    if text.count("\\u0000") != 2 * len(arrays):  # a NUL in some text: no placeholders
+        return json.dumps(value, indent=1, allow_nan=False)
+    return re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: arrays[int(m.group(1))], text)
