@@ -410,13 +410,24 @@ class RietveldModel:
             intensity = [n for n in mine if paths[n].affects_intensity_only]
             if intensity:
                 darea = np.zeros((len(pk), len(intensity)))
+                # a site parameter changes only |F|², and areas are linear in it: the
+                # difference of |F|² times each peak's area per unit |F|² (no peak list)
+                per_fsq = fsq_now = None
                 for j, n in enumerate(intensity):
                     h = _step(paths[n], v[n])
+                    if paths[n].key == "occ" and v[n] + h > 1.0:
+                        h = -h  # |F|² holds occupancies at 1: a step above it changes nothing
                     v2 = dict(v)
                     v2[n] = v[n] + h
                     override = calc.site_override(paths[n], v2)
-                    fsq = calc.f_sq(v, override) if override is not None else None
-                    darea[:, j] = (calc.peaks(v2, inst, fsq).area - pk.area) / h
+                    if override is None:  # preferred orientation: the whole peak list
+                        darea[:, j] = (calc.peaks(v2, inst).area - pk.area) / h
+                        continue
+                    if per_fsq is None:
+                        per_fsq = calc.area_per_fsq(v, inst)
+                        fsq_now = calc.f_sq(v)
+                    dfsq = (calc.f_sq(v, override) - fsq_now) / h
+                    darea[:, j] = per_fsq * dfsq[pk.ref]
                 block = prof.apply(darea)
                 for j, n in enumerate(intensity):
                     jac[:, col[n]] += scale * block[:, j]

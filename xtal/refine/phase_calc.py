@@ -25,6 +25,7 @@ from xtal.errors import InputError
 from xtal.refine.paths import CELL_KEYS, SITE_KEYS, ParamPath
 
 F0_GRID = np.linspace(0.0, 2.5, 10001)  # sinθ/λ (Å⁻¹) grid for tabulated f0
+CELLS_KEPT = 8  # cells whose f0 and site factors are kept: a point and its six cell steps
 
 
 class PhaseCalc:
@@ -66,6 +67,7 @@ class PhaseCalc:
         self._f0_table = {el: form_factor(el, F0_GRID) for el in self._fprime}
         self._f0: dict[str, np.ndarray] = {}
         self._site_cache: dict[tuple[int, tuple], np.ndarray] = {}
+        self._cells: dict[tuple, tuple[dict[str, np.ndarray], dict]] = {}
         # parameter names, made once (see xtal.refine.paths)
         self.cell_keys = [str(ParamPath.cell(name, k)) for k in CELL_KEYS]
         self.site_keys = [
@@ -113,8 +115,16 @@ class PhaseCalc:
         key = cell.parameters
         s = self._s(cell)
         if key != self._cache_cell:
-            self._f0 = {el: np.interp(s, F0_GRID, self._f0_table[el]) for el in self._fprime}
-            self._site_cache.clear()
+            # f0 and site factors are kept for a few cells: a Jacobian's cell steps would
+            # otherwise push out the base cell's, which every next evaluation needs again
+            held = self._cells.pop(key, None)
+            if held is None:
+                f0 = {el: np.interp(s, F0_GRID, self._f0_table[el]) for el in self._fprime}
+                held = (f0, {})
+            self._cells[key] = held  # most recent last
+            while len(self._cells) > CELLS_KEPT:
+                del self._cells[next(iter(self._cells))]
+            self._f0, self._site_cache = held
             self._cache_cell = key
         return s
 
@@ -190,6 +200,11 @@ class PhaseCalc:
                 terms.po_ratio,
             )
         return build_peaks(d, self.mult * f_sq * po, inst, replace(terms, scale=1.0), clamp=True)
+
+    def area_per_fsq(self, v: dict[str, float], inst: Instrument) -> np.ndarray:
+        """Each peak's area per unit |F|² at ``v`` (areas are linear in |F|²: the peak list
+        of :meth:`peaks` with |F|² = 1, in the same order)."""
+        return self.peaks(v, inst, np.ones(len(self.hkl))).area
 
     def _terms(self, v: dict[str, float]) -> PhaseTerms:
         size = v.get(self.size_key)
