@@ -17,8 +17,8 @@ The functions take the arguments of their xraydb namesakes; anything the cache d
 not hold (an ion, an array of energies, an unknown symbol) is passed to xraydb
 itself, so its answers and its errors are unchanged.  The cache is one file per
 installed xraydb (keyed by the location, size and time of its code and database) in
-``$XTAL_CACHE_DIR`` or ``platformdirs.user_cache_dir('xtal')``; it is written
-atomically, and a directory that cannot be written only means no cache.
+``$XTAL_CACHE_DIR`` or the user cache directory (:func:`xtal.util.dirs.user_cache_dir`);
+it is written atomically, and a directory that cannot be written only means no cache.
 """
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ def cache_path() -> Path | None:
     if env:
         folder = Path(env).expanduser()
     else:
-        import platformdirs
+        from xtal.util.dirs import user_cache_dir
 
-        folder = Path(platformdirs.user_cache_dir("xtal"))
+        folder = user_cache_dir()
     return folder / f"xraydb-{key[1]}.json"
 
 

@@ -152,11 +152,9 @@ def _spglib_letters(phase: Phase, symprec: float) -> list[tuple[str, str]] | Non
 
 
 def _marker_orbits(sg: SpaceGroup, cell: Cell, frac: np.ndarray) -> list[np.ndarray] | None:
-    rng = np.random.default_rng(143)
-    candidates = np.vstack([_GENERIC, rng.random((60, 3))])
     taken = frac.copy()
     chosen: list[np.ndarray] = []
-    for c in candidates:
+    for c in _candidates():
         orbit = (np.einsum("nij,j->ni", sg.rotations, c) + sg.translations) % 1.0
         test = np.vstack([taken, orbit])
         if _min_distance(orbit, test, cell, len(taken)) < _MIN_MARKER_DIST:
@@ -166,6 +164,13 @@ def _marker_orbits(sg: SpaceGroup, cell: Cell, frac: np.ndarray) -> list[np.ndar
         if len(chosen) == 3:
             return chosen
     return None
+
+
+def _candidates() -> Iterator[np.ndarray]:
+    """Marker positions to try: the fixed generic points, then 60 seeded random ones
+    (drawn only if needed: importing numpy.random costs 20 ms, most phases never get there)."""
+    yield from _GENERIC
+    yield from np.random.default_rng(143).random((60, 3))
 
 
 def _min_distance(orbit: np.ndarray, allpos: np.ndarray, cell: Cell, n_before: int) -> float:

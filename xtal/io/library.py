@@ -4,7 +4,7 @@
   ``xtal.structures``; names ``Na3BS3-trigonal``, ``Na2S``, ``Na3PS4-tetragonal``.
 * Registered: copies of user CIFs under ``<data dir>/structures/<name>.cif`` with an
   index ``index.json`` (original path, date added, sha256, provenance).  The data dir
-  is ``platformdirs.user_data_dir('xtal')`` unless the environment variable
+  is :func:`xtal.util.dirs.user_data_dir` (platformdirs' answer) unless the variable
   ``XTAL_DATA_DIR`` says otherwise.  Files are written atomically
   (:mod:`xtal.util.files`), so the directory never holds half a file.
 * ``Na3BS3-monoclinic`` (ICSD 411608) is licensed data and is never shipped: it can
@@ -80,13 +80,13 @@ class StructureInfo:
 
 # -- locations -----------------------------------------------------------------------------
 def data_dir() -> Path:
-    """The user data directory (``$XTAL_DATA_DIR`` or ``platformdirs.user_data_dir('xtal')``)."""
+    """The user data directory (``$XTAL_DATA_DIR`` or :func:`xtal.util.dirs.user_data_dir`)."""
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env).expanduser()
-    import platformdirs
+    from xtal.util.dirs import user_data_dir
 
-    return Path(platformdirs.user_data_dir("xtal"))
+    return user_data_dir()
 
 
 def registry_dir() -> Path:
