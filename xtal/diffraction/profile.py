@@ -90,8 +90,18 @@ def lorentzian_fwhm(two_theta: np.ndarray, X: float, Y: float, Z: float = 0.0) -
 
 def _smoothstep(u: np.ndarray) -> np.ndarray:
     """Quintic switch: 0 for u ≤ BLEND_START, 1 for u ≥ BLEND_END, C² in between."""
-    t = np.clip((u - BLEND_START) / (BLEND_END - BLEND_START), 0.0, 1.0)
-    return t * t * t * (t * (6.0 * t - 15.0) + 10.0)
+    t = u - BLEND_START
+    t /= BLEND_END - BLEND_START
+    np.minimum(np.maximum(t, 0.0, out=t), 1.0, out=t)  # np.clip's wrapper costs more
+    # t·t·t·(t·(6t − 15) + 10), evaluated in that order with two temporaries
+    poly = 6.0 * t
+    poly -= 15.0
+    poly *= t
+    poly += 10.0
+    cube = t * t
+    cube *= t
+    cube *= poly
+    return cube
 
 
 def _lorentz(dx: np.ndarray, fwhm: np.ndarray | float) -> np.ndarray:
@@ -202,11 +212,21 @@ def render_peaks(
             matrix = WindowMatrix(unit, idx, indptr, (x.size, count.size))
         if tails:
             # the tail handed over to the FFT term; the switch is 0 within BLEND_START·Γb
-            switch = _smoothstep(np.abs(dx) * rep(1.0 / g_band))
+            # (in place, in the order of  a_t / dfar · (1 + c_t / dfar) · switch: a third
+            # fewer passes over the window points, the same numbers)
+            u = np.abs(dx)
+            u *= rep(1.0 / g_band)
+            switch = _smoothstep(u)
             a_t = rep(a_sub * eta_sub * g_sub / np.pi * 0.5)  # (Γ/Γb)·η·area·(Γb/2π)
             c_t = rep(0.25 * (g_band**2 - g_sub**2))  # second-order width correction
-            dfar = d2 + rep(0.25 * g_band**2)
-            val -= a_t / dfar * (1.0 + c_t / dfar) * switch
+            dfar = rep(0.25 * g_band**2)
+            dfar += d2
+            c_t /= dfar
+            c_t += 1.0
+            a_t /= dfar
+            a_t *= c_t
+            a_t *= switch
+            val -= a_t
         y += np.bincount(idx, weights=val, minlength=x.size)
 
     if tails:
