@@ -28,6 +28,7 @@ import numpy as np
 
 from xtal.crystal.cell import Cell
 from xtal.errors import InputError
+from xtal.util.arrays import unique
 
 #: Largest relative misfit of a cell's metric to its group that counts as rounding.
 METRIC_TOLERANCE = 2e-3
@@ -237,5 +238,5 @@ def _name(sg: gemmi.SpaceGroup) -> str:
 
 
 def _unique_matrices(mats: np.ndarray) -> np.ndarray:
-    flat = np.unique(np.asarray(mats, dtype=int).reshape(len(mats), 9), axis=0)
+    flat = unique(np.asarray(mats, dtype=int).reshape(len(mats), 9), axis=0)
     return flat.reshape(-1, 3, 3)

@@ -51,6 +51,7 @@ from functools import lru_cache
 import numpy as np
 
 from xtal.errors import InputError
+from xtal.util.arrays import unique
 
 #: FCJ rule name → the largest |drawn − converged| it allows, as a fraction of the peak height
 FCJ_RULES = {"fast": 1e-3, "exact": 1e-5}
@@ -150,7 +151,7 @@ def fcj_nodes(
     if shl <= 0 or pos.size == 0 or not plan.any():
         return np.arange(pos.size), pos.copy(), np.ones(pos.size)
     parents, shifted, weights = [], [], []
-    for n in np.unique(plan):
+    for n in unique(plan):
         idx = np.nonzero(plan == n)[0]
         sp, wt = (pos[idx, None], np.ones((idx.size, 1))) if n == 0 else _group(pos[idx], shl, n)
         parents.append(np.repeat(idx, sp.shape[1]))

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from xtal.diffraction.fcj import DEFAULT_FCJ, fcj_nodes, fcj_plan
+from xtal.util.arrays import unique
 from xtal.util.window_matrix import WindowMatrix
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ def render_peaks(
     if tails:
         w1 = a_sub * eta_sub * g_sub / g_band
         w2 = w1 * 0.25 * (g_band**2 - g_sub**2)
-        for b in np.unique(band):
+        for b in unique(band):
             sel = band == b
             y += _tail_band(x, spos[sel], w1[sel], w2[sel], float(g_band[sel][0]))
     if derivatives:

@@ -21,6 +21,7 @@ import numpy as np
 
 from xtal.crystal.cell import Cell
 from xtal.crystal.spacegroup import SpaceGroup
+from xtal.util.arrays import unique
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +81,7 @@ class ReflectionList:
 
     def laue_orbit(self, index: int, laue_rotations: np.ndarray) -> np.ndarray:
         """All distinct members of the Laue family of reflection ``index``."""
-        return np.unique(self.hkl[index] @ laue_rotations, axis=0)
+        return unique(self.hkl[index] @ laue_rotations, axis=0)
 
 
 def generate_reflections(cell: Cell, space_group: SpaceGroup, d_min: float) -> ReflectionList:
@@ -156,6 +157,6 @@ def _laue_families(h: np.ndarray, laue: np.ndarray) -> tuple[np.ndarray, np.ndar
     uniq, first = np.unique(canon, return_index=True)
     reps = images[first, np.argmax(codes[first], axis=1)]
     # family size = number of distinct images of the representative
-    mult = np.array([len(np.unique(c)) for c in codes[first]], dtype=int)
+    mult = np.array([len(unique(c)) for c in codes[first]], dtype=int)
     del uniq
     return reps.astype(int), mult
