@@ -183,3 +183,13 @@ def test_base_legendre_rule_agrees_with_numpy(m):
     assert np.abs(x - x0).max() < 1e-14
     assert np.abs(w / w0 - 1).max() < 1e-9
     assert abs(w.sum() - 2.0) < 1e-13  # ∫ 1 dx over [−1, 1]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 16, MAX_NODES])
+def test_default_base_rule_gives_the_rules_of_a_finer_one(n):
+    """The rules from the default m (≥ 2n) equal those from m = 600 (the reference: a
+    discretisation finer by 4×) to 1e-13."""
+    v, w = gauss_fcj(n)
+    v600, w600 = gauss_fcj(n, 600)
+    np.testing.assert_allclose(v, v600, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(w, w600, rtol=0, atol=1e-13)
