@@ -68,6 +68,7 @@ class PhaseCalc:
         self._f0: dict[str, np.ndarray] = {}
         self._site_cache: dict[tuple[int, tuple], np.ndarray] = {}
         self._cells: dict[tuple, tuple[dict[str, np.ndarray], dict]] = {}
+        self._image_cache: dict[tuple[int, tuple], np.ndarray] = {}
         # parameter names, made once (see xtal.refine.paths)
         self.cell_keys = [str(ParamPath.cell(name, k)) for k in CELL_KEYS]
         self.site_keys = [
@@ -135,22 +136,37 @@ class PhaseCalc:
             return cached
         x, y, z, occ, biso = site_values
         site = self.base.sites[i]
-        ops = self.site_ops[i]
-        pos = np.einsum("nij,j->ni", self.rot[ops], np.array([x, y, z])) + self.tr[ops]
-        geo = np.exp(2j * np.pi * (self.hkl @ pos.T))  # (nrefl, nimages)
         fp, fpp = self._fprime[site.element]
         f = self._f0[site.element] + fp  # f″ kept apart: it is not conjugated for −h
-        t = np.exp(-max(biso, 0.0) * s * s)
-        if site.u_aniso is not None:
-            t_img = _aniso_t(self.base, site, ops, self.hkl)
-            g_sum = (geo * t_img).sum(axis=1)
-        else:
-            g_sum = geo.sum(axis=1) * t
+        g_sum = self._image_sum(i, (x, y, z))
+        if site.u_aniso is None:
+            g_sum = g_sum * np.exp(-max(biso, 0.0) * s * s)
         val = np.stack([occ * f * g_sum, occ * fpp * g_sum])  # real-f and f″ parts
         if len(self._site_cache) > 8 * len(self.base.sites):
             self._site_cache.clear()  # keep it small: it serves the current point and its steps
         self._site_cache[(i, site_values)] = val
         return val
+
+    def _image_sum(self, i: int, xyz: tuple[float, float, float]) -> np.ndarray:
+        """Σ over the images of site ``i`` of exp(2πi h·r) (× the anisotropic T of each
+        image): independent of the cell, so kept by position alone (a cell step, the most
+        common one, then costs no complex exponentials)."""
+        key = (i, xyz)
+        cached = self._image_cache.get(key)
+        if cached is not None:
+            return cached
+        site = self.base.sites[i]
+        ops = self.site_ops[i]
+        pos = np.einsum("nij,j->ni", self.rot[ops], np.array(xyz)) + self.tr[ops]
+        geo = np.exp(2j * np.pi * (self.hkl @ pos.T))  # (nrefl, nimages)
+        if site.u_aniso is not None:
+            g_sum = (geo * _aniso_t(self.base, site, ops, self.hkl)).sum(axis=1)
+        else:
+            g_sum = geo.sum(axis=1)
+        if len(self._image_cache) > 8 * len(self.base.sites):
+            self._image_cache.clear()  # the current positions and their steps
+        self._image_cache[key] = g_sum
+        return g_sum
 
     def f_sq(self, v: dict[str, float], override: dict[int, tuple] | None = None) -> np.ndarray:
         """½(|F(h)|² + |F(−h)|²) with parameter values ``v`` (sites in ``override`` replaced).
