@@ -245,10 +245,7 @@ class RietveldModel:
         # a trial point that is accepted becomes the next Jacobian point: drawing its
         # profiles now costs less than drawing the pattern twice
         derivatives = derivatives or self.eager_profiles
-        key = (
-            tuple(sorted((k, v[k]) for k in calc.own_keys if k in v)),
-            tuple(v[k] for k in self._inst_keys),
-        )
+        key = self._curve_key(name, v)
         plan = self._frozen_plans.get(name)  # see refresh_plans
         cached = self._curve_cache.get(name)
         if cached is not None and cached[0] == key and (cached[2] is not None or not derivatives):
@@ -260,6 +257,21 @@ class RietveldModel:
             y, der = pk.render(self.data.x, fcj=self.fcj, plan=plan), None
         self._curve_cache[name] = (key, y, der, pk)
         return y, der, pk
+
+    def _curve_key(self, name: str, v: dict[str, float]) -> tuple:
+        """What a phase's curve depends on: its own values and the instrument's."""
+        calc = self.calcs[name]
+        return (
+            tuple(sorted((k, v[k]) for k in calc.own_keys if k in v)),
+            tuple(v[k] for k in self._inst_keys),
+        )
+
+    def _peaks_at(self, name: str, v: dict[str, float], inst: Instrument) -> PeakList:
+        """The peak list of phase ``name`` at ``v`` (the one last drawn, if drawn at ``v``)."""
+        cached = self._curve_cache.get(name)
+        if cached is not None and cached[0] == self._curve_key(name, v):
+            return cached[3]
+        return self.calcs[name].peaks(v, inst)
 
     def halo_curve(self, i: int, v: dict[str, float], keep: bool = True) -> np.ndarray:
         """Unit-area curve of halo ``i`` at ``v`` (``keep=False``: a finite-difference
@@ -287,7 +299,7 @@ class RietveldModel:
         whether any choice changed (if none did, what was drawn stays valid).
         """
         inst = self.instrument_from(v)
-        fresh = {name: calc.peaks(v, inst).plan(self.fcj) for name, calc in self.calcs.items()}
+        fresh = {name: self._peaks_at(name, v, inst).plan(self.fcj) for name in self.calcs}
         changed = any(
             name not in self._frozen_plans or not _same_plan(self._frozen_plans[name], plan)
             for name, plan in fresh.items()
@@ -308,11 +320,11 @@ class RietveldModel:
         peak narrowed or SH/L grew), or the reflections changed.
         """
         inst = self.instrument_from(v)
-        for name, calc in self.calcs.items():
+        for name in self.calcs:
             held = self._frozen_plans.get(name)
             if held is None:
                 return True
-            pk = calc.peaks(v, inst)
+            pk = self._peaks_at(name, v, inst)
             fresh = pk.plan(self.fcj)
             if fresh.band.size != held.band.size:
                 return True
