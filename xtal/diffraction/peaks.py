@@ -68,7 +68,7 @@ def lorentz_polarization(two_theta: np.ndarray, polarization: float) -> np.ndarr
 
 
 def peak_widths(
-    instrument: Instrument, terms: PhaseTerms, tth: np.ndarray, lam: float
+    instrument: Instrument, terms: PhaseTerms, tth: np.ndarray, lam: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian and Lorentzian FWHM (degrees) at Bragg angles ``tth`` (instrument + sample).
 
@@ -196,24 +196,28 @@ def build_peaks(
     """
     d = np.asarray(d, float)
     weight = np.asarray(weight, float)
-    parts: list[tuple[np.ndarray, ...]] = []
-    for line, (lam, rel) in enumerate(instrument.wavelengths):
-        arg = lam / (2.0 * d)
-        reach = arg < 1.0
-        if clamp:
-            arg = np.minimum(arg, 0.999999)
-        idx = np.nonzero(arg < 1.0)[0]
-        tth = np.degrees(2.0 * np.arcsin(arg[idx]))
-        pos = tth + instrument.shift(tth)
-        if window is not None:
-            keep = (pos >= window[0] - TAIL_MARGIN) & (pos <= window[1] + TAIL_MARGIN)
-            idx, tth, pos = idx[keep], tth[keep], pos[keep]
-        lp = lorentz_polarization(tth, instrument.polarization)
-        # a clamped reflection this line cannot reach keeps its place in the list, no intensity
-        area = terms.scale * rel * weight[idx] * np.where(reach[idx], lp, 0.0)
-        fg, fl = peak_widths(instrument, terms, tth, lam)
-        parts.append((pos, area, fg, fl, idx, np.full(idx.size, line)))
-    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    # every line at once: line k's peaks are entries k·n … (k + 1)·n − 1 before selection,
+    # so the list comes out line by line, each in reflection order
+    n = d.size
+    waves = instrument.wavelengths
+    lam_all = np.repeat(np.array([lam for lam, _ in waves], float), n)
+    rel_all = np.repeat(np.array([rel for _, rel in waves], float), n)
+    arg = lam_all / (2.0 * np.tile(d, len(waves)))
+    reach = arg < 1.0
+    if clamp:
+        arg = np.minimum(arg, 0.999999)
+    sel = np.nonzero(arg < 1.0)[0]
+    tth = np.degrees(2.0 * np.arcsin(arg[sel]))
+    pos = tth + instrument.shift(tth)
+    if window is not None:
+        keep = (pos >= window[0] - TAIL_MARGIN) & (pos <= window[1] + TAIL_MARGIN)
+        sel, tth, pos = sel[keep], tth[keep], pos[keep]
+    ref, line = sel % max(n, 1), sel // max(n, 1)
+    lp = lorentz_polarization(tth, instrument.polarization)
+    # a clamped reflection this line cannot reach keeps its place in the list, no intensity
+    area = terms.scale * rel_all[sel] * weight[ref] * np.where(reach[sel], lp, 0.0)
+    fg, fl = peak_widths(instrument, terms, tth, lam_all[sel])
+    cols = [pos, area, fg, fl, ref, line]
     return PeakList(
         *cols[:4],
         ref=cols[4].astype(int),
