@@ -141,16 +141,17 @@ def _refine_and_write(req: RefineRequest, command: str, console: Console | None,
         if tasks:
             bar.stop()
     finished = _dt.datetime.now().astimezone()
-    # imported only now (spglib, ring search): while the picture process draws, this one
-    # has time to spare; before the fit they would delay it
-    from xtal.app.reports import analysis_sections
-
     with run:
         result = run.result
+        pictures = worker.submit(result)  # first: the picture process starts drawing now
+        # imported only now (spglib, ring search): while the picture process draws, this
+        # one has time to spare; before the fit they would delay it
+        from xtal.app.reports import analysis_sections
+
         outputs = write_refinement(result, req.out, force=req.force,
                                    log_text=format_log(result, command, started, finished),
                                    report_sections=analysis_sections,
-                                   pictures=worker.submit(result), extras=run.extras,
+                                   pictures=pictures, extras=run.extras,
                                    report_extra=run.report_extra)
     return result, outputs
 
