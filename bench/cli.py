@@ -52,6 +52,7 @@ CHEBYSHEV_TERMS = 6
 TARGET_HELP = 0.3  # s, issue 10
 TARGET_REFINE = 1.5  # s, issue 10: the whole `xtal refine` process for PbSO4
 TARGET_RATIO = 2.0  # rietx whole process / xtal whole process
+ISSUE_RIETX = 4.3  # s, rietx's whole process for PbSO4 on the machine of issue 10
 
 RIETX_SCRIPT = """
 import json, sys, warnings
@@ -181,6 +182,12 @@ def report(found: list[Case], repeats: int) -> None:
                      f"{100 * info['rwp']:.3f} % on {info['n_points']} points")
         cpu = statistics.median(rx.cpu) / statistics.median(xr.cpu)
         lines.append(f"CPU-time ratio rietx / xtal: {cpu:.2f}×")
+        # the runs alternate: each xtal run beside the rietx run that followed it, so
+        # that a machine whose speed drifts (a shared host) weighs on both alike
+        pairs = statistics.median(r / x for r, x in zip(rx.wall, xr.wall, strict=False))
+        lines.append(f"median of paired ratios rietx / xtal: {pairs:.2f}×; on the issue's "
+                     f"machine (rietx {ISSUE_RIETX:g} s there) that is xtal ≈ "
+                     f"{ISSUE_RIETX / pairs:.2f} s (an estimate, not the measurement above)")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
     console.print(f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
