@@ -171,8 +171,10 @@ def _warm_up() -> None:
 
 def split_pictures(result: Result) -> tuple[bytes, str]:
     """:func:`xtal.io.plots.fit_pictures`, the SVG drawn by a forked copy of this process
-    while this one draws the PNG (the parent is only writing small files by then, so
-    the second core is free: about 0.2 s less on the critical path).
+    while this one draws the PNG (the parent is only writing small files by then).  On
+    this project's 2-CPU machine the CPUs slow each other: side by side each picture
+    takes about 1.5× as long as alone (PbSO4: 0.21–0.25 s for both, against 0.22–0.30 s
+    one after the other), so the gain is a few hundredths of a second, not half.
 
     POSIX only (``os.fork``).  Call it only from a process of one thread (the child
     of :class:`PictureWorker`): a fork copies no other thread.  If the copy fails,
