@@ -82,3 +82,19 @@ def test_refinement_imports_no_scipy_package() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['scipy.sparse._sparsetools']", out.stdout + out.stderr
+
+
+def test_single_precision_products_match_double_to_its_rounding() -> None:
+    """Values in float32 (as render_peaks stores profiles): products in float32, equal to
+    the double-precision scipy product to float32's rounding over the window sums."""
+    rng = np.random.default_rng(11)
+    m64 = _random_windows(rng)
+    m = m64.with_data(m64.data.astype(np.float32))
+    ref = sparse.csc_matrix((m.data.astype(float), m.indices, m.indptr), shape=m.shape)
+    vv = rng.normal(size=(m.shape[1], 4))
+    r = rng.normal(size=m.shape[0])
+    got, got_t = m.dot(vv), m.rdot(r)
+    assert got.dtype == np.float32 and got_t.dtype == np.float32
+    scale = np.abs(ref).max() * np.abs(vv).max() * 60  # ≤ 60 terms a sum
+    np.testing.assert_allclose(got, ref @ vv, rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(got_t, ref.T @ r, rtol=0, atol=1e-6 * scale)

@@ -28,6 +28,12 @@ region of the strongest peak, is 1.8e-5 of the highest point for mixed profiles
 ones (η 0.75–0.97); the sums agree to < 1e-6, and a peak's drawn area equals its
 integrated intensity to < 1e-5 apart from the part of its Lorentzian that falls
 outside the evaluated 2θ range.
+
+Precision: the work per window point (offsets, profiles, their derivatives, the tail
+hand-over) is done in single precision, half the memory traffic of double, and the
+offsets are formed in double before rounding; single precision's relative rounding
+(6e-8) is three orders below the accuracy above.  The pattern is summed in double
+(``np.bincount``), and the tails and every per-peak quantity stay double.
 """
 
 from __future__ import annotations
@@ -184,11 +190,12 @@ def render_peaks(
         # per-sub-peak constants spread over each window with np.repeat (windows are
         # contiguous), so that the per-point work is a handful of multiply-adds
         def rep(a: np.ndarray) -> np.ndarray:
-            return np.repeat(a, count)
+            # per-point values in single precision (module doc: Precision)
+            return np.repeat(np.asarray(a, np.float32), count)
 
         start = np.cumsum(count) - count
-        idx = rep(lo - start) + np.arange(total)
-        dx = x[idx] - rep(spos)
+        idx = np.repeat(lo - start, count) + np.arange(total)
+        dx = (x[idx] - np.repeat(spos, count)).astype(np.float32)  # offsets formed in double
         d2 = dx * dx
         sig2 = g_sub * g_sub / (8.0 * LN2)
         hw2 = 0.25 * g_sub * g_sub

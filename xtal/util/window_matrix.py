@@ -76,13 +76,15 @@ def _agrees(module: ModuleType) -> bool:
 
 
 def _product(module: ModuleType, m: WindowMatrix, v: np.ndarray) -> np.ndarray:
-    # the argument order of scipy.sparse's own calls (_compressed._matmul_vector/_multivector)
+    # the argument order of scipy.sparse's own calls (_compressed._matmul_vector/_multivector);
+    # the kernels take the vectors in the matrix's own precision
     rows, cols = m.shape
+    v = np.ascontiguousarray(v, m.data.dtype)
     if v.ndim == 1:
-        out = np.zeros(rows)
+        out = np.zeros(rows, m.data.dtype)
         module.csc_matvec(rows, cols, m.indptr, m.indices, m.data, v, out)
         return out
-    out = np.zeros((rows, v.shape[1]))
+    out = np.zeros((rows, v.shape[1]), m.data.dtype)
     module.csc_matvecs(rows, cols, v.shape[1], m.indptr, m.indices, m.data, v.ravel(), out.ravel())
     return out
 
@@ -90,7 +92,8 @@ def _product(module: ModuleType, m: WindowMatrix, v: np.ndarray) -> np.ndarray:
 def _transposed(module: ModuleType, m: WindowMatrix, r: np.ndarray) -> np.ndarray:
     # the CSC arrays of M are the CSR arrays of Mᵀ
     rows, cols = m.shape
-    out = np.zeros(cols)
+    r = np.ascontiguousarray(r, m.data.dtype)
+    out = np.zeros(cols, m.data.dtype)
     module.csr_matvec(cols, rows, m.indptr, m.indices, m.data, r, out)
     return out
 
@@ -107,9 +110,10 @@ def kernels() -> ModuleType | None:
 class WindowMatrix:
     """A (rows × columns) matrix in CSC arrays, every column one contiguous run of rows.
 
-    ``indptr`` (columns + 1) and ``indices`` are int64, ``data`` float64, as
-    ``scipy.sparse.csc_matrix`` holds them; the constructor does not check them (the
-    caller builds them: :func:`xtal.diffraction.profile.render_peaks`).
+    ``indptr`` (columns + 1) and ``indices`` are int64, ``data`` float64 or float32
+    (products are then in single precision), as ``scipy.sparse.csc_matrix`` holds them;
+    the constructor does not check them (the caller builds them:
+    :func:`xtal.diffraction.profile.render_peaks`).
     """
 
     data: np.ndarray
@@ -149,22 +153,21 @@ class WindowMatrix:
         return WindowMatrix(data, self.indices, self.indptr, self.shape)
 
     def dot(self, v: np.ndarray) -> np.ndarray:
-        """``M @ v`` for a vector (columns) or a (columns × k) array."""
-        v = np.ascontiguousarray(v, float)
+        """``M @ v`` for a vector (columns) or a (columns × k) array (in the precision of
+        the matrix's values)."""
         module = kernels()
         if module is None:
-            return self.to_scipy() @ v
+            return self.to_scipy() @ np.asarray(v, self.data.dtype)
         return _product(module, self, v)
 
     def __matmul__(self, v: np.ndarray) -> np.ndarray:
         return self.dot(v)
 
     def rdot(self, r: np.ndarray) -> np.ndarray:
-        """``Mᵀ @ r`` for a vector ``r`` of rows."""
-        r = np.ascontiguousarray(r, float)
+        """``Mᵀ @ r`` for a vector ``r`` of rows (in the precision of the matrix's values)."""
         module = kernels()
         if module is None:
-            return self.to_scipy().T @ r
+            return self.to_scipy().T @ np.asarray(r, self.data.dtype)
         return _transposed(module, self, r)
 
     def to_scipy(self) -> Any:
