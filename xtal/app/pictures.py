@@ -150,23 +150,24 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 
 def _warm_up() -> None:
-    """Draw a small Rietveld figure to PNG and SVG and throw it away.
+    """Draw a small Rietveld figure to PNG and throw it away.
 
     A process's first drawing loads fonts, builds the mathtext parser ($R_{wp}$) and
     the glyph caches (≈ 0.15 s); done while the parent still refines, the real
-    figure is drawn with them ready.
+    figure is drawn with them ready.  Not to SVG as well: the real SVG took as long
+    after this as after a throw-away SVG too (PbSO4: 118–122 ms either way), and the
+    CPU it would cost here is taken from the refinement beside it.
     """
     import numpy as np
 
     from xtal.io.plots import png_bytes
-    from xtal.util.figures import figure_svg, rietveld_figure
+    from xtal.util.figures import rietveld_figure
 
     x = np.linspace(10.0, 80.0, 200)
     y = 100.0 + 1000.0 * np.exp(-((x - 40.0) / 0.2) ** 2)
     fig = rietveld_figure(x, y, y, np.full_like(x, 100.0), [("phase (100.0 wt%)", x[::50])],
                           ["$R_{wp}$ = 1.00 %", "GOF = 1.00"], "alert")
     png_bytes(fig)
-    figure_svg(fig)
 
 
 def split_pictures(result: Result) -> tuple[bytes, str]:
