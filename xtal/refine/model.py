@@ -418,13 +418,14 @@ class RietveldModel:
         for pname, calc in self.calcs.items():
             scale = v[calc.scale_key]
             prof, pk = ev.derivs[pname], ev.peaks[pname]
+            fsq_now = calc.f_sq(v)  # |F|² at v: the base of every step below
             mine = [n for n in names if paths[n].phase == pname or paths[n].is_instrument]
             intensity = [n for n in mine if paths[n].affects_intensity_only]
             if intensity:
                 darea = np.zeros((len(pk), len(intensity)))
                 # a site parameter changes only |F|², and areas are linear in it: the
                 # difference of |F|² times each peak's area per unit |F|² (no peak list)
-                per_fsq = fsq_now = None
+                per_fsq = None
                 for j, n in enumerate(intensity):
                     h = _step(paths[n], v[n])
                     if paths[n].key == "occ" and v[n] + h > 1.0:
@@ -437,7 +438,6 @@ class RietveldModel:
                         continue
                     if per_fsq is None:
                         per_fsq = calc.area_per_fsq(v, inst)
-                        fsq_now = calc.f_sq(v)
                     dfsq = (calc.f_sq(v, override) - fsq_now) / h
                     darea[:, j] = per_fsq * dfsq[pk.ref]
                 block = prof.apply(darea)
@@ -455,13 +455,12 @@ class RietveldModel:
                 shape = [n for n in shape if n not in chain]
                 if chain:
                     dv = np.zeros((4, len(pk), len(chain)))
-                    fsq0 = calc.f_sq(v)
                     for j, n in enumerate(chain):
                         h = _step(paths[n], v[n])
                         v2 = dict(v)
                         v2[n] = v[n] + h
                         inst2 = self.instrument_from(v2) if paths[n].is_instrument else inst
-                        pk2 = calc.peaks(v2, inst2, None if paths[n].is_cell else fsq0)
+                        pk2 = calc.peaks(v2, inst2, None if paths[n].is_cell else fsq_now)
                         dv[0, :, j] = (pk2.area - pk.area) / h
                         dv[1, :, j] = pk.area * (pk2.pos - pk.pos) / h
                         dv[2, :, j] = pk.area * (pk2.fwhm_g - pk.fwhm_g) / h
@@ -479,7 +478,7 @@ class RietveldModel:
                 v2 = dict(v)
                 v2[n] = v[n] + h
                 inst2 = self.instrument_from(v2) if paths[n].is_instrument else inst
-                pk2 = calc.peaks(v2, inst2, None if paths[n].is_cell else calc.f_sq(v))
+                pk2 = calc.peaks(v2, inst2, None if paths[n].is_cell else fsq_now)
                 # same quadrature and bands as the base point: no jumps in the difference
                 y2 = pk2.render(x, fcj=self.fcj, plan=prof.plan)
                 jac[:, col[n]] += scale * (y2 - ev.phase_curves[pname]) / h
