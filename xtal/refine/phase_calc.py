@@ -142,10 +142,7 @@ class PhaseCalc:
         if site.u_aniso is None:
             g_sum = g_sum * np.exp(-max(biso, 0.0) * s * s)
         val = np.stack([occ * f * g_sum, occ * fpp * g_sum])  # real-f and f″ parts
-        if len(self._site_cache) > 8 * len(self.base.sites):
-            self._site_cache.clear()  # keep it small: it serves the current point and its steps
-        self._site_cache[(i, site_values)] = val
-        return val
+        return self._keep(self._site_cache, (i, site_values), val)
 
     def _image_sum(self, i: int, xyz: tuple[float, float, float]) -> np.ndarray:
         """Σ over the images of site ``i`` of exp(2πi h·r) (× the anisotropic T of each
@@ -163,10 +160,15 @@ class PhaseCalc:
             g_sum = (geo * _aniso_t(self.base, site, ops, self.hkl)).sum(axis=1)
         else:
             g_sum = geo.sum(axis=1)
-        if len(self._image_cache) > 8 * len(self.base.sites):
-            self._image_cache.clear()  # the current positions and their steps
-        self._image_cache[key] = g_sum
-        return g_sum
+        return self._keep(self._image_cache, key, g_sum)
+
+    def _keep(self, cache: dict, key: tuple, value: np.ndarray) -> np.ndarray:
+        """``value`` stored in ``cache`` under ``key``; the cache is emptied first when it
+        holds more than 8 entries a site: it serves the current point and its steps."""
+        if len(cache) > 8 * len(self.base.sites):
+            cache.clear()
+        cache[key] = value
+        return value
 
     def f_sq(self, v: dict[str, float], override: dict[int, tuple] | None = None) -> np.ndarray:
         """½(|F(h)|² + |F(−h)|²) with parameter values ``v`` (sites in ``override`` replaced).
