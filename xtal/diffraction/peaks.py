@@ -217,11 +217,13 @@ def build_peaks(
     # a clamped reflection this line cannot reach keeps its place in the list, no intensity
     area = terms.scale * rel_all[sel] * weight[ref] * np.where(reach[sel], lp, 0.0)
     fg, fl = peak_widths(instrument, terms, tth, lam_all[sel])
-    cols = [pos, area, fg, fl, ref, line]
     return PeakList(
-        *cols[:4],
-        ref=cols[4].astype(int),
-        line=cols[5].astype(int),
+        pos,
+        area,
+        fg,
+        fl,
+        ref=ref.astype(int),
+        line=line.astype(int),
         sh_l=float(instrument.sh_l),
         bb=instrument.berar_baldinozzi,
     )
