@@ -269,23 +269,14 @@ def test_report_regenerates_and_refuses_to_overwrite(refined, tmp_path: Path) ->
 def test_the_fit_runs_with_one_blas_thread(monkeypatch, tmp_path: Path, example: Path) -> None:
     """``xtal refine`` fits with one BLAS thread (app.refine_job says why: measured 8 %
     faster as a whole process on 2 cores); the limit ends with the fit."""
-    from threadpoolctl import threadpool_info
+    from thread_helpers import blas_threads, stop_recording_threads
 
     import xtal.app.cross_check as cross_check
     from xtal.app.refine_job import RefineRequest, run_refinement
     from xtal.errors import InputError
 
-    def threads() -> list[int]:
-        return [pool["num_threads"] for pool in threadpool_info()]
-
-    seen = []
-
-    def fake(*args, **kwargs):
-        seen.append(threads())
-        raise InputError("stop here")
-
-    before = threads()
-    monkeypatch.setattr(cross_check, "refine_with", fake)
+    before = blas_threads()
+    seen = stop_recording_threads(monkeypatch, cross_check, "refine_with")
     req = RefineRequest(example / "pattern.xy", tuple(PHASES), tmp_path / "out",
                         instrument=example / "instrument.instprm", recipe="na3bs3")
     with pytest.raises(InputError, match="stop here"):
@@ -293,5 +284,5 @@ def test_the_fit_runs_with_one_blas_thread(monkeypatch, tmp_path: Path, example:
     assert seen and seen[0] and all(n == 1 for n in seen[0]), seen
     # the limit is lifted again (a library loaded meanwhile, e.g. scipy's own OpenBLAS,
     # comes with its default)
-    assert set(threads()) == set(before)
+    assert set(blas_threads()) == set(before)
     assert not (tmp_path / "out").exists()

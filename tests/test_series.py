@@ -197,27 +197,17 @@ def test_cli_writes_the_series(data, tmp_path):
 def test_a_fit_runs_with_one_blas_thread(monkeypatch):
     """fit_one limits BLAS to one thread while it fits (series_exec.fit_one says why), here
     as in a Dask worker; the limit ends with the fit."""
-    from threadpoolctl import threadpool_info
+    from thread_helpers import blas_threads, stop_recording_threads
 
     import xtal.refine.api as api
     from xtal.app.series_exec import FitJob, fit_one
-    from xtal.errors import InputError
 
-    def threads() -> list[int]:
-        return [pool["num_threads"] for pool in threadpool_info()]
-
-    seen = []
-
-    def fake_fit(*args, **kwargs):
-        seen.append(threads())
-        raise InputError("stop here")
-
-    before = threads()
-    monkeypatch.setattr(api, "refine_values", fake_fit)
+    before = blas_threads()
+    seen = stop_recording_threads(monkeypatch, api, "refine_values")
     outcome = fit_one(FitJob("p", None, (), None, None))
     assert outcome.status == "failed" and outcome.error == "stop here"
     assert seen and seen[0] and all(n == 1 for n in seen[0]), seen
-    assert threads() == before
+    assert blas_threads() == before
 
 
 def test_local_workers_run_without_dask_malloc_trim():
